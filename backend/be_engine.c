@@ -163,18 +163,14 @@ void be_close(struct backend *be)
 
 int be_read_begin(struct backend *be, MDB_txn **txn)
 {
-    int rc = mdb_txn_begin(be_store_env(be->store), NULL, MDB_RDONLY, txn);
-    if (rc != 0) {
-        dx_error_log("read transaction: %s", mdb_strerror(rc));
-        return DX_ESTORE;
-    }
-    return DX_OK;
+    /* Through the store, which counts readers so the writer can grow the map safely. */
+    return be_store_read_begin(be->store, txn);
 }
 
 void be_read_end(MDB_txn *txn)
 {
     if (txn)
-        mdb_txn_abort(txn);
+        be_store_read_end(txn);
 }
 
 /* "TableName" -> "tableName": DynamoDB names members this way in validation messages. */
@@ -239,7 +235,7 @@ int be_param_bool(struct be_req *r, const char *name, int *present, int *out)
 int be_param_int(struct be_req *r, const char *name, int *present, long long *out)
 {
     const cJSON *v;
-    int rc = param(r, name, 0, DX_JT_LONG, &v);
+    int rc = param(r, name, 0, DX_JT_INT, &v);
     if (rc != DX_OK)
         return rc;
     *present = v != NULL;

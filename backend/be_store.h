@@ -82,10 +82,10 @@ int be_codec_size(const void *p, size_t n, uint64_t *size);
 
 /*
  * Added by the store: read transactions. Readers use these rather than a bare
- * mdb_txn_begin(MDB_RDONLY): they hold the store's map lock shared, so that the writer can
- * grow the LMDB map (which needs no transaction open in the process) without pulling the map
- * from under a reader. end aborts the transaction (any thread; MDB_NOTLS). A thread must not
- * hold two at once, nor wait for a write job while holding one.
+ * mdb_txn_begin(MDB_RDONLY): they are counted, so that the writer can grow the LMDB map (which
+ * needs no transaction open in the process) without pulling the map from under a reader.
+ * end aborts the transaction (any thread; MDB_NOTLS). A thread should not open a second one
+ * nor wait for a write job while holding one: a map resize would wait for it (up to 10 s).
  */
 int be_store_read_begin(struct be_store *s, MDB_txn **txn);
 void be_store_read_end(MDB_txn *txn);
