@@ -64,4 +64,31 @@ struct dx_av *be_exprs_updated_attrs(const struct be_exprs *x, struct dx_arena *
 struct dx_av *be_exprs_project(const struct be_exprs *x, struct dx_arena *a,
                                const struct dx_av *item);
 
+/*
+ * Query's key condition (KeyConditionExpression or KeyConditions) checked against the key
+ * schema of the table or index queried (range->name NULL: no sort key), with DynamoDB's
+ * messages ("Query condition missed key schema element", "Invalid operator used in
+ * KeyConditionExpression: OR", ...). The values point into the request's trees.
+ */
+struct be_keydef;
+enum be_keycond_op {
+    BE_KC_NONE = 0, /* no condition on the sort key */
+    BE_KC_EQ,
+    BE_KC_LT,
+    BE_KC_LE,
+    BE_KC_GT,
+    BE_KC_GE,
+    BE_KC_BETWEEN,
+    BE_KC_BEGINS_WITH,
+};
+struct be_keycond {
+    const struct dx_av *hash;     /* the partition key value */
+    enum be_keycond_op range_op;  /* the sort key condition, "sortkey <op> range[0]" */
+    const struct dx_av *range[2]; /* BETWEEN: low and high */
+};
+int be_exprs_has_key_condition(const struct be_exprs *x);
+int be_exprs_key_condition(const struct be_exprs *x, const struct be_keydef *hash,
+                           const struct be_keydef *range, struct be_keycond *out,
+                           struct dx_error *err);
+
 #endif
