@@ -1,0 +1,882 @@
+/*
+ * The control-plane handlers: CreateTable, DescribeTable, ListTables, DeleteTable and
+ * UpdateTable.
+ *
+ * Reads answer from the published catalog snapshot on the caller's thread. Changes validate
+ * what they can up front, then go to the writer: apply re-reads the definition from the
+ * catalog database inside the write transaction (the published snapshot can lag behind other
+ * changes of the same group), decides, persists and writes the response; after_commit
+ * publishes the new snapshot only once the group is durable.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "dx_alloc.h"
+#include "dx_arena.h"
+#include "dx_status.h"
+#include "be_engine.h"
+#include "be_store.h"
+#include "be_table_priv.h"
+
+#define PREFIX "One or more parameter values were invalid: "
+
+static int not_found(struct be_req *r, const char *name)
+{
+    return dx_error_set(&r->err, DX_E_RESOURCE_NOT_FOUND,
+                        "Requested resource not found: Table: %s not found", name);
+}
+
+static void table_response(struct be_req *r, const char *member, const struct be_table *t,
+                           const char *status, const struct be_desc_stats *st, unsigned flags)
+{
+    dx_buf_reset(&r->out);
+    dx_buf_printf(&r->out, "{\"%s\":", member);
+    be__table_desc(&r->out, t, status, st, flags, be__now());
+    dx_buf_putc(&r->out, '}');
+}
+
+/* ---- CreateTable ---- */
+
+struct create_state {
+    struct be_table *t; /* the handler's reference */
+    unsigned flags;
+};
+
+static int create_apply(struct be_req *r, MDB_txn *txn)
+{
+    struct create_state *st = r->state;
+    struct be_catalog *c = r->be->catalog;
+    struct be_table *t = st->t, *cur;
+    int rc = be__catalog_load(c, txn, t->name, &cur);
+    if (rc == DX_OK) {
+        be_table_unref(cur);
+        return dx_error_set(&r->err, DX_E_RESOURCE_IN_USE, "Table already exists: %s", t->name);
+    }
+    if (rc != DX_ENOTFOUND)
+        return rc;
+    if ((rc = be_catalog_next_id(c, txn, &t->id)))
+        return rc;
+    for (size_t i = 0; i < t->n_lsi; i++)
+        if ((rc = be_catalog_next_id(c, txn, &t->lsi[i].id)))
+            return rc;
+    for (size_t i = 0; i < t->n_gsi; i++)
+        if ((rc = be_catalog_next_id(c, txn, &t->gsi[i].id)))
+            return rc;
+    if ((rc = be_catalog_store(c, txn, t)))
+        return rc;
+    /* DynamoDB answers CREATING; the table here is ACTIVE as soon as it is committed, so the
+     * next DescribeTable (and a waiter) sees ACTIVE. */
+    table_response(r, "TableDescription", t, "CREATING", NULL, st->flags);
+    return DX_OK;
+}
+
+static void create_done(struct be_req *r, int status)
+{
+    struct create_state *st = r->state;
+    if (status == DX_OK)
+        be_catalog_publish(r->be->catalog, st->t);
+    be_table_unref(st->t);
+    st->t = NULL;
+}
+
+int be_op_CreateTable(struct be_req *r)
+{
+    struct be_table *t;
+    int rc = be__table_from_create(r->json, r->be->region, r->be->account, be__now(), &t, &r->err);
+    if (rc)
+        return rc;
+    struct be_table *old = be_catalog_get(r->be->catalog, t->name);
+    if (old) {
+        be_table_unref(old);
+        rc = dx_error_set(&r->err, DX_E_RESOURCE_IN_USE, "Table already exists: %s", t->name);
+        be_table_unref(t);
+        return rc;
+    }
+    if (be__catalog_count(r->be->catalog) >= BE_MAX_TABLES) {
+        be_table_unref(t);
+        return dx_error_set(&r->err, DX_E_LIMIT_EXCEEDED,
+                            "Subscriber limit exceeded: The table limit of %d tables per account "
+                            "has been reached",
+                            BE_MAX_TABLES);
+    }
+    struct create_state *st = dx_arena_calloc(&r->arena, sizeof *st);
+    st->t = t;
+    st->flags = BE_DESC_GSI_CREATING;
+    if (!be__jget(r->json, "DeletionProtectionEnabled"))
+        st->flags |= BE_DESC_NO_DP;
+    r->state = st;
+    r->apply = create_apply;
+    r->after_commit = create_done;
+    rc = be_req_submit(r);
+    if (rc != DX_PENDING) {
+        be_table_unref(t);
+        st->t = NULL;
+    }
+    return rc;
+}
+
+/* ---- DescribeTable ---- */
+
+int be_op_DescribeTable(struct be_req *r)
+{
+    const char *name;
+    int rc = be__table_name_arg(r->json, NULL, &name, &r->err);
+    if (rc)
+        return rc;
+    struct be_table *t = be_catalog_get(r->be->catalog, name);
+    if (!t)
+        return not_found(r, name);
+    struct be_desc_stats st;
+    MDB_txn *txn;
+    if ((rc = be_read_begin(r->be, &txn))) {
+        be_table_unref(t);
+        return rc;
+    }
+    be__table_stats_read(r->be->store, txn, t, &st);
+    be_read_end(txn);
+    table_response(r, "Table", t, NULL, &st, 0);
+    be_table_unref(t);
+    return DX_OK;
+}
+
+/* ---- ListTables ---- */
+
+int be_op_ListTables(struct be_req *r)
+{
+    int rc;
+    const cJSON *lim = be__jget(r->json, "Limit"),
+                *start = be__jget(r->json, "ExclusiveStartTableName");
+    if ((rc = be__jtype(lim, DX_JT_INT, &r->err)) || (rc = be__jtype(start, DX_JT_STRING, &r->err)))
+        return rc;
+    struct be_verrs v = {DX_BUF_INIT, 0};
+    long long limit = 100;
+    if (lim) {
+        limit = (long long)lim->valuedouble;
+        char val[32];
+        snprintf(val, sizeof val, "%lld", limit);
+        if (limit < 1)
+            be__verr_add(&v, val, "limit", "Member must have value greater than or equal to 1");
+        if (limit > 100)
+            be__verr_add(&v, val, "limit", "Member must have value less than or equal to 100");
+    }
+    if (start)
+        be__verr_name(&v, start->valuestring, "exclusiveStartTableName");
+    if ((rc = be__verr_finish(&v, &r->err)))
+        return rc;
+
+    size_t n, i = 0, taken = 0;
+    struct be_table **ts = be_catalog_list(r->be->catalog, &n);
+    if (start)
+        while (i < n && strcmp(ts[i]->name, start->valuestring) <= 0)
+            i++;
+    dx_buf_puts(&r->out, "{\"TableNames\":[");
+    const char *last = NULL;
+    for (; i < n && (long long)taken < limit; i++, taken++) {
+        if (taken)
+            dx_buf_putc(&r->out, ',');
+        dx_buf_json_str(&r->out, ts[i]->name, strlen(ts[i]->name));
+        last = ts[i]->name;
+    }
+    dx_buf_putc(&r->out, ']');
+    /* A full page names its last table, so the next call continues from there; DynamoDB does
+     * so even when no table follows (the client then reads one empty page). */
+    if (last && (long long)taken == limit) {
+        dx_buf_puts(&r->out, ",\"LastEvaluatedTableName\":");
+        dx_buf_json_str(&r->out, last, strlen(last));
+    }
+    dx_buf_putc(&r->out, '}');
+    be_catalog_list_free(ts, n);
+    return DX_OK;
+}
+
+/* ---- DeleteTable ---- */
+
+struct delete_state {
+    char *name; /* in the arena */
+};
+
+static int delete_apply(struct be_req *r, MDB_txn *txn)
+{
+    struct delete_state *st = r->state;
+    struct be_catalog *c = r->be->catalog;
+    struct be_store *s = r->be->store;
+    struct be_table *t;
+    int rc = be__catalog_load(c, txn, st->name, &t);
+    if (rc == DX_ENOTFOUND)
+        return not_found(r, st->name);
+    if (rc)
+        return rc;
+    if (t->deletion_protection) {
+        rc = dx_error_set(&r->err, DX_E_VALIDATION,
+                          "Resource cannot be deleted as it is currently protected against "
+                          "deletion. Disable deletion protection first.");
+        goto out;
+    }
+    struct be_desc_stats stats;
+    be__table_stats_read(s, txn, t, &stats);
+    if ((rc = be_items_drop_table(s, txn, t->id)))
+        goto out;
+    for (size_t i = 0; i < t->n_lsi; i++)
+        if (t->lsi[i].id && (rc = be_items_drop_table(s, txn, t->lsi[i].id)))
+            goto out;
+    for (size_t i = 0; i < t->n_gsi; i++)
+        if (t->gsi[i].id && (rc = be_items_drop_table(s, txn, t->gsi[i].id)))
+            goto out;
+    if ((rc = be_catalog_remove(c, txn, t->name)))
+        goto out;
+    table_response(r, "TableDescription", t, "DELETING", &stats, 0);
+out:
+    be_table_unref(t);
+    return rc;
+}
+
+static void delete_done(struct be_req *r, int status)
+{
+    struct delete_state *st = r->state;
+    if (status == DX_OK)
+        be_catalog_unpublish(r->be->catalog, st->name);
+}
+
+int be_op_DeleteTable(struct be_req *r)
+{
+    const char *name;
+    int rc = be__table_name_arg(r->json, NULL, &name, &r->err);
+    if (rc)
+        return rc;
+    struct be_table *t = be_catalog_get(r->be->catalog, name);
+    if (!t)
+        return not_found(r, name);
+    if (t->deletion_protection) {
+        be_table_unref(t);
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            "Resource cannot be deleted as it is currently protected against "
+                            "deletion. Disable deletion protection first.");
+    }
+    struct delete_state *st = dx_arena_calloc(&r->arena, sizeof *st);
+    st->name = dx_arena_strndup(&r->arena, t->name, strlen(t->name));
+    be_table_unref(t);
+    r->state = st;
+    r->apply = delete_apply;
+    r->after_commit = delete_done;
+    return be_req_submit(r);
+}
+
+/* ---- UpdateTable ---- */
+
+struct update_state {
+    char *name;          /* in the arena */
+    struct be_table *t;  /* the new definition, once applied */
+    const char *billing; /* requested BillingMode or NULL */
+    int has_pt;
+    long long rcu, wcu;
+    int dp; /* -1 unchanged */
+    const char *table_class;
+    const cJSON *stream, *sse, *odt;
+    const cJSON *gsiu; /* GlobalSecondaryIndexUpdates (Update and Delete actions) */
+};
+
+static const char *sget(const cJSON *obj, const char *name)
+{
+    const cJSON *j = be__jget(obj, name);
+    return cJSON_IsString(j) ? j->valuestring : NULL;
+}
+
+/* The action of one GlobalSecondaryIndexUpdates element ("Update", "Create" or "Delete") and
+ * its body; NULL when the element has none. */
+static const char *gsiu_action(const cJSON *e, const cJSON **body)
+{
+    static const char *const actions[] = {"Update", "Create", "Delete"};
+    for (int i = 0; i < 3; i++)
+        if ((*body = be__jget(e, actions[i])))
+            return actions[i];
+    return NULL;
+}
+
+static int update_types(const cJSON *req, struct dx_error *err)
+{
+    static const struct {
+        const char *name;
+        enum dx_jtype type;
+    } members[] = {
+        {"AttributeDefinitions", DX_JT_LIST},        {"BillingMode", DX_JT_STRING},
+        {"ProvisionedThroughput", DX_JT_STRUCT},     {"TableClass", DX_JT_STRING},
+        {"DeletionProtectionEnabled", DX_JT_BOOL},   {"StreamSpecification", DX_JT_STRUCT},
+        {"GlobalSecondaryIndexUpdates", DX_JT_LIST}, {"SSESpecification", DX_JT_STRUCT},
+        {"OnDemandThroughput", DX_JT_STRUCT},        {"ReplicaUpdates", DX_JT_LIST},
+    };
+    int rc;
+    for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
+        if ((rc = be__jtype(be__jget(req, members[i].name), members[i].type, err)))
+            return rc;
+    const cJSON *pt = be__jget(req, "ProvisionedThroughput");
+    if ((rc = be__jtype(be__jget(pt, "ReadCapacityUnits"), DX_JT_LONG, err)) ||
+        (rc = be__jtype(be__jget(pt, "WriteCapacityUnits"), DX_JT_LONG, err)))
+        return rc;
+    const cJSON *ss = be__jget(req, "StreamSpecification");
+    if ((rc = be__jtype(be__jget(ss, "StreamEnabled"), DX_JT_BOOL, err)) ||
+        (rc = be__jtype(be__jget(ss, "StreamViewType"), DX_JT_STRING, err)))
+        return rc;
+    const cJSON *sse = be__jget(req, "SSESpecification");
+    if ((rc = be__jtype(be__jget(sse, "Enabled"), DX_JT_BOOL, err)) ||
+        (rc = be__jtype(be__jget(sse, "SSEType"), DX_JT_STRING, err)) ||
+        (rc = be__jtype(be__jget(sse, "KMSMasterKeyId"), DX_JT_STRING, err)))
+        return rc;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, be__jget(req, "GlobalSecondaryIndexUpdates"))
+    {
+        static const char *const actions[] = {"Update", "Create", "Delete"};
+        if ((rc = be__jtype(e, DX_JT_STRUCT, err)))
+            return rc;
+        for (int i = 0; i < 3; i++) {
+            const cJSON *a = be__jget(e, actions[i]);
+            if ((rc = be__jtype(a, DX_JT_STRUCT, err)) ||
+                (rc = be__jtype(be__jget(a, "IndexName"), DX_JT_STRING, err)))
+                return rc;
+            const cJSON *ipt = be__jget(a, "ProvisionedThroughput");
+            if ((rc = be__jtype(ipt, DX_JT_STRUCT, err)) ||
+                (rc = be__jtype(be__jget(ipt, "ReadCapacityUnits"), DX_JT_LONG, err)) ||
+                (rc = be__jtype(be__jget(ipt, "WriteCapacityUnits"), DX_JT_LONG, err)))
+                return rc;
+        }
+    }
+    return be__jtype(be__jget(req, "TableName"), DX_JT_STRING, err);
+}
+
+/* The request model's constraints of GlobalSecondaryIndexUpdates. */
+static void gsiu_constraints(const cJSON *gsiu, struct be_verrs *v)
+{
+    char p[160];
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, gsiu)
+    {
+        i++;
+        static const char *const actions[] = {"Update", "Create", "Delete"};
+        static const char *const lower[] = {"update", "create", "delete"};
+        for (int k = 0; k < 3; k++) {
+            const cJSON *a = be__jget(e, actions[k]);
+            if (!a)
+                continue;
+            const char *name = sget(a, "IndexName");
+            snprintf(p, sizeof p, "globalSecondaryIndexUpdates.%d.member.%s.indexName", i,
+                     lower[k]);
+            if (!name)
+                be__verr_add(v, NULL, p, "Member must not be null");
+            else
+                be__verr_name(v, name, p);
+            if (k == 1) {
+                snprintf(p, sizeof p, "globalSecondaryIndexUpdates.%d.member.create.keySchema", i);
+                be__verr_keyschema(v, be__jget(a, "KeySchema"), p);
+                snprintf(p, sizeof p, "globalSecondaryIndexUpdates.%d.member.create.projection", i);
+                be__verr_projection(v, be__jget(a, "Projection"), p);
+            }
+            const cJSON *ipt = be__jget(a, "ProvisionedThroughput");
+            if (ipt && k != 2) {
+                snprintf(p, sizeof p,
+                         "globalSecondaryIndexUpdates.%d.member.%s.provisionedThroughput", i,
+                         lower[k]);
+                be__verr_pt(v, ipt, p);
+            }
+        }
+    }
+}
+
+/* The rules of GlobalSecondaryIndexUpdates that need no table. */
+static int gsiu_rules(struct be_req *r, const cJSON *gsiu, int has_pt, int has_stream)
+{
+    int creates_deletes = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, gsiu)
+    {
+        const cJSON *body;
+        const char *action = gsiu_action(e, &body);
+        if (!action)
+            return dx_error_set(&r->err, DX_E_VALIDATION,
+                                PREFIX "One of GlobalSecondaryIndexUpdate.Update, "
+                                       "GlobalSecondaryIndexUpdate.Create, "
+                                       "GlobalSecondaryIndexUpdate.Delete must not be null");
+        int n = (be__jget(e, "Update") != NULL) + (be__jget(e, "Create") != NULL) +
+                (be__jget(e, "Delete") != NULL);
+        if (n > 1)
+            return dx_error_set(&r->err, DX_E_VALIDATION,
+                                PREFIX "Only one global secondary index action is allowed per "
+                                       "GlobalSecondaryIndexUpdate object");
+        const char *name = sget(body, "IndexName");
+        for (const cJSON *f = gsiu->child; f != e; f = f->next) {
+            const cJSON *fb;
+            if (gsiu_action(f, &fb) && !strcmp(sget(fb, "IndexName"), name))
+                return dx_error_set(&r->err, DX_E_VALIDATION,
+                                    PREFIX "Only one global secondary index update per index is "
+                                           "allowed simultaneously. Index: %s",
+                                    name);
+        }
+        creates_deletes += strcmp(action, "Update") != 0;
+    }
+    if (creates_deletes > 1)
+        return dx_error_set(&r->err, DX_E_LIMIT_EXCEEDED,
+                            "Subscriber limit exceeded: Only 1 online index can be created or "
+                            "deleted simultaneously per table");
+    if (creates_deletes && has_pt)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            PREFIX "You cannot create or delete index while updating table IOPS");
+    if (creates_deletes && has_stream)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            PREFIX "You cannot create or delete index while changing stream "
+                                   "status");
+    return DX_OK;
+}
+
+static struct be_index *find_gsi(struct be_table *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_gsi; i++)
+        if (!strcmp(t->gsi[i].name, name))
+            return &t->gsi[i];
+    return NULL;
+}
+
+static int is_lsi(const struct be_table *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_lsi; i++)
+        if (!strcmp(t->lsi[i].name, name))
+            return 1;
+    return 0;
+}
+
+static void set_status(struct be_index *x, const char *status)
+{
+    dx_free(x->status);
+    x->status = dx_strdup(status);
+}
+
+/* Applies the Update and Delete actions to t (the new definition). Updated indexes are marked
+ * UPDATING and deleted ones DELETING, for the response; update_apply settles both before the
+ * definition is stored. */
+static int gsiu_apply(struct be_req *r, const cJSON *gsiu, struct be_table *t, int ppr_before)
+{
+    struct dx_error *err = &r->err;
+    int ppr = t->billing == BE_BILLING_PAY_PER_REQUEST;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, gsiu)
+    {
+        const cJSON *body;
+        const char *action = gsiu_action(e, &body);
+        const char *name = sget(body, "IndexName");
+        struct be_index *x = find_gsi(t, name);
+        if (!x) {
+            if (is_lsi(t, name))
+                return dx_error_set(err, DX_E_VALIDATION,
+                                    "Cannot %s an index that is not a GlobalSecondaryIndex: %s",
+                                    !strcmp(action, "Delete") ? "delete" : "update", name);
+            return dx_error_set(err, DX_E_RESOURCE_NOT_FOUND,
+                                "Requested resource not found: Index %s for table %s", name,
+                                t->name);
+        }
+        if (!strcmp(action, "Delete")) {
+            set_status(x, "DELETING");
+            continue;
+        }
+        const cJSON *ipt = be__jget(body, "ProvisionedThroughput");
+        if (ppr && ipt)
+            return dx_error_set(err, DX_E_VALIDATION,
+                                PREFIX "Neither ReadCapacityUnits nor WriteCapacityUnits can be "
+                                       "specified for index: %s when BillingMode is "
+                                       "PAY_PER_REQUEST",
+                                name);
+        if (ppr)
+            return dx_error_set(err, DX_E_VALIDATION,
+                                PREFIX "The only Updates for index: %s when TableThroughputMode "
+                                       "is PAY_PER_REQUEST can be to OnDemandThroughput, "
+                                       "WarmThroughput",
+                                name);
+        if (!ipt)
+            return dx_error_set(err, DX_E_VALIDATION,
+                                PREFIX "ProvisionedThroughput must be specified for index: %s",
+                                name);
+        long long rcu = (long long)be__jget(ipt, "ReadCapacityUnits")->valuedouble;
+        long long wcu = (long long)be__jget(ipt, "WriteCapacityUnits")->valuedouble;
+        if (!ppr_before && rcu == x->rcu && wcu == x->wcu)
+            return dx_error_set(err, DX_E_VALIDATION,
+                                "The provisioned throughput for the index %s will not change. The "
+                                "requested value equals the current value. Current "
+                                "ReadCapacityUnits provisioned for the index: %lld. Requested "
+                                "ReadCapacityUnits: %lld. Current WriteCapacityUnits provisioned "
+                                "for the index: %lld. Requested WriteCapacityUnits: %lld. Refer to "
+                                "the Amazon DynamoDB Developer Guide for current limits and how to "
+                                "request higher limits.",
+                                name, (long long)x->rcu, rcu, (long long)x->wcu, wcu);
+        x->rcu = rcu;
+        x->wcu = wcu;
+        set_status(x, "UPDATING");
+    }
+    return DX_OK;
+}
+
+/* The decisions that depend on the table's current definition, then the new definition.
+ * Runs in apply, against the latest stored definition. */
+static int update_build(struct be_req *r, struct update_state *u, const struct be_table *cur,
+                        struct be_table **out, const char **status)
+{
+    struct dx_error *err = &r->err;
+    int ppr = cur->billing == BE_BILLING_PAY_PER_REQUEST;
+    int to_ppr = u->billing && !strcmp(u->billing, "PAY_PER_REQUEST");
+    int to_prov = u->billing && !strcmp(u->billing, "PROVISIONED");
+    double now = be__now();
+    *out = NULL;
+    *status = "ACTIVE";
+
+    if (u->stream) {
+        int enable = cJSON_IsTrue(be__jget(u->stream, "StreamEnabled"));
+        const char *vt = sget(u->stream, "StreamViewType");
+        const cJSON *curss =
+            cur->extra ? cJSON_GetObjectItemCaseSensitive(cur->extra, "StreamSpecification") : NULL;
+        int enabled =
+            curss && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(curss, "StreamEnabled"));
+        if (enable && !vt)
+            return dx_error_set(err, DX_E_VALIDATION,
+                                PREFIX
+                                "If stream is being enabled then UpdateViewType is required");
+        if (!enable && vt)
+            return dx_error_set(err, DX_E_VALIDATION,
+                                PREFIX "If stream is being disabled, then UpdateViewType must not "
+                                       "be specified");
+        if (enable && enabled)
+            return dx_error_set(err, DX_E_VALIDATION,
+                                "Table already has an enabled stream: TableName: %s", cur->name);
+        if (!enable && !enabled)
+            return dx_error_set(err, DX_E_VALIDATION,
+                                "Table has no stream to disable: TableName: %s", cur->name);
+    }
+    if (u->sse && !cJSON_IsTrue(be__jget(u->sse, "Enabled")) &&
+        !(cur->extra && cJSON_GetObjectItemCaseSensitive(cur->extra, "SSEDescription")))
+        return dx_error_set(err, DX_E_VALIDATION, PREFIX "Table is already encrypted by default");
+    if (ppr && !u->billing && u->has_pt)
+        return dx_error_set(err, DX_E_VALIDATION,
+                            PREFIX "Neither ReadCapacityUnits nor WriteCapacityUnits can be "
+                                   "specified when BillingMode is PAY_PER_REQUEST");
+    if (to_prov && !u->has_pt)
+        return dx_error_set(err, DX_E_VALIDATION,
+                            PREFIX "ProvisionedThroughput must be specified when BillingMode is "
+                                   "PROVISIONED");
+    /* Back to provisioned capacity: every GSI needs its own throughput in the same request. */
+    for (size_t i = 0; to_prov && ppr && i < cur->n_gsi; i++) {
+        int given = 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, u->gsiu)
+        {
+            const cJSON *b = be__jget(e, "Update");
+            given |= b && !strcmp(sget(b, "IndexName"), cur->gsi[i].name) &&
+                     be__jget(b, "ProvisionedThroughput");
+        }
+        if (!given)
+            return dx_error_set(err, DX_E_VALIDATION,
+                                PREFIX "ProvisionedThroughput must be specified for index: %s",
+                                cur->gsi[i].name);
+    }
+    if (u->has_pt && !ppr && u->rcu == cur->rcu && u->wcu == cur->wcu)
+        return dx_error_set(
+            err, DX_E_VALIDATION,
+            "The provisioned throughput for the table will not change. The "
+            "requested value equals the current value. Current ReadCapacityUnits "
+            "provisioned for the table: %lld. Requested ReadCapacityUnits: %lld. "
+            "Current WriteCapacityUnits provisioned for the table: %lld. Requested "
+            "WriteCapacityUnits: %lld. Refer to the Amazon DynamoDB Developer Guide "
+            "for current limits and how to request higher limits.",
+            (long long)cur->rcu, u->rcu, (long long)cur->wcu, u->wcu);
+
+    struct be_table *t = be_table_clone(cur);
+    if (!t->extra)
+        t->extra = cJSON_CreateObject();
+    if (to_ppr && !ppr) {
+        t->billing = BE_BILLING_PAY_PER_REQUEST;
+        t->rcu = t->wcu = 0;
+        for (size_t i = 0; i < t->n_gsi; i++)
+            t->gsi[i].rcu = t->gsi[i].wcu = 0;
+        cJSON_DeleteItemFromObjectCaseSensitive(t->extra, "LastUpdateToPayPerRequestDateTime");
+        cJSON_AddNumberToObject(t->extra, "LastUpdateToPayPerRequestDateTime", now);
+        *status = "UPDATING";
+    }
+    if (u->has_pt) {
+        if (ppr) {
+            /* Back to provisioned capacity. */
+            t->billing = BE_BILLING_PROVISIONED;
+            cJSON_DeleteItemFromObjectCaseSensitive(t->extra, "OnDemandThroughput");
+        } else {
+            if (u->rcu > cur->rcu || u->wcu > cur->wcu)
+                t->last_increase = now;
+            if (u->rcu < cur->rcu || u->wcu < cur->wcu) {
+                t->decreases_today = be__decreases_today(cur, now) + 1;
+                t->last_decrease = now;
+            }
+        }
+        t->rcu = u->rcu;
+        t->wcu = u->wcu;
+        *status = "UPDATING";
+    }
+    if (u->odt && t->billing == BE_BILLING_PAY_PER_REQUEST) {
+        cJSON_DeleteItemFromObjectCaseSensitive(t->extra, "OnDemandThroughput");
+        cJSON_AddItemToObject(t->extra, "OnDemandThroughput", cJSON_Duplicate(u->odt, 1));
+    }
+    if (u->dp >= 0)
+        t->deletion_protection = u->dp;
+    if (u->table_class) {
+        dx_free(t->table_class);
+        t->table_class = dx_strdup(u->table_class);
+        cJSON_DeleteItemFromObjectCaseSensitive(t->extra, "TableClassLastUpdateDateTime");
+        cJSON_AddNumberToObject(t->extra, "TableClassLastUpdateDateTime", now);
+        *status = "UPDATING";
+    }
+    if (u->stream) {
+        cJSON_DeleteItemFromObjectCaseSensitive(t->extra, "StreamSpecification");
+        cJSON_DeleteItemFromObjectCaseSensitive(t->extra, "LatestStreamLabel");
+        if (cJSON_IsTrue(be__jget(u->stream, "StreamEnabled"))) {
+            cJSON *o = cJSON_AddObjectToObject(t->extra, "StreamSpecification");
+            cJSON_AddBoolToObject(o, "StreamEnabled", 1);
+            cJSON_AddStringToObject(o, "StreamViewType", sget(u->stream, "StreamViewType"));
+            char label[40];
+            be__stream_label(now, label, sizeof label);
+            cJSON_AddStringToObject(t->extra, "LatestStreamLabel", label);
+        }
+        *status = "UPDATING";
+    }
+    if (u->sse) {
+        cJSON_DeleteItemFromObjectCaseSensitive(t->extra, "SSEDescription");
+        if (cJSON_IsTrue(be__jget(u->sse, "Enabled"))) {
+            cJSON *o = cJSON_AddObjectToObject(t->extra, "SSEDescription");
+            cJSON_AddStringToObject(o, "Status", "ENABLED");
+            cJSON_AddStringToObject(o, "SSEType", "KMS");
+            const char *key = sget(u->sse, "KMSMasterKeyId");
+            char arn[300], uuid[37];
+            if (key && !strncmp(key, "arn:", 4)) {
+                snprintf(arn, sizeof arn, "%s", key);
+            } else {
+                if (!key) {
+                    be__uuid4(uuid);
+                    key = uuid;
+                }
+                snprintf(arn, sizeof arn, "arn:aws:kms:%s:%s:key/%s", r->be->region, r->be->account,
+                         key);
+            }
+            cJSON_AddStringToObject(o, "KMSMasterKeyArn", arn);
+        }
+        *status = "UPDATING";
+    }
+    if (u->gsiu && cJSON_GetArraySize(u->gsiu)) {
+        int rc = gsiu_apply(r, u->gsiu, t, ppr);
+        if (rc) {
+            be_table_unref(t);
+            return rc;
+        }
+        *status = "UPDATING";
+    }
+    if (!cJSON_GetArraySize(t->extra)) {
+        cJSON_Delete(t->extra);
+        t->extra = NULL;
+    }
+    *out = t;
+    return DX_OK;
+}
+
+/* After the response: deleted GSIs leave the definition (their entries are dropped), updated
+ * ones are ACTIVE again. */
+static int gsiu_settle(struct be_req *r, MDB_txn *txn, struct be_table *t)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < t->n_gsi; i++) {
+        struct be_index *x = &t->gsi[i];
+        if (x->status && !strcmp(x->status, "DELETING")) {
+            if (x->id) {
+                int rc = be_items_drop_table(r->be->store, txn, x->id);
+                if (rc)
+                    return rc;
+            }
+            dx_free(x->name);
+            dx_free(x->hash.name);
+            dx_free(x->range.name);
+            for (size_t j = 0; j < x->n_nonkey; j++)
+                dx_free(x->nonkey[j]);
+            dx_free(x->nonkey);
+            dx_free(x->status);
+            continue;
+        }
+        if (x->status && !strcmp(x->status, "UPDATING"))
+            set_status(x, "ACTIVE");
+        t->gsi[k++] = *x;
+    }
+    t->n_gsi = k;
+    return DX_OK;
+}
+
+static int update_apply(struct be_req *r, MDB_txn *txn)
+{
+    struct update_state *u = r->state;
+    struct be_catalog *c = r->be->catalog;
+    struct be_table *cur, *t;
+    const char *status;
+    int rc = be__catalog_load(c, txn, u->name, &cur);
+    if (rc == DX_ENOTFOUND)
+        return not_found(r, u->name);
+    if (rc)
+        return rc;
+    rc = update_build(r, u, cur, &t, &status);
+    be_table_unref(cur);
+    if (rc)
+        return rc;
+    struct be_desc_stats stats;
+    be__table_stats_read(r->be->store, txn, t, &stats);
+    table_response(r, "TableDescription", t, status, &stats, 0);
+    if ((rc = gsiu_settle(r, txn, t)) || (rc = be_catalog_store(c, txn, t))) {
+        be_table_unref(t);
+        return rc;
+    }
+    be_table_unref(u->t);
+    u->t = t;
+    return DX_OK;
+}
+
+static void update_done(struct be_req *r, int status)
+{
+    struct update_state *u = r->state;
+    if (status == DX_OK && u->t)
+        be_catalog_publish(r->be->catalog, u->t);
+    be_table_unref(u->t);
+    u->t = NULL;
+}
+
+int be_op_UpdateTable(struct be_req *r)
+{
+    const cJSON *req = r->json;
+    int rc;
+    if ((rc = update_types(req, &r->err)))
+        return rc;
+
+    /* The request model's constraints, reported together. */
+    struct be_verrs v = {DX_BUF_INIT, 0};
+    const char *name;
+    if ((rc = be__table_name_arg(req, &v, &name, &r->err)))
+        return rc;
+    const cJSON *pt = be__jget(req, "ProvisionedThroughput");
+    if (pt) {
+        static const char *const members[] = {"WriteCapacityUnits", "ReadCapacityUnits"};
+        static const char *const paths[] = {"provisionedThroughput.writeCapacityUnits",
+                                            "provisionedThroughput.readCapacityUnits"};
+        for (int i = 0; i < 2; i++) {
+            const cJSON *x = be__jget(pt, members[i]);
+            char val[32];
+            if (!x) {
+                be__verr_add(&v, NULL, paths[i], "Member must not be null");
+            } else if (x->valuedouble < 1) {
+                snprintf(val, sizeof val, "%lld", (long long)x->valuedouble);
+                be__verr_add(&v, val, paths[i],
+                             "Member must have value greater than or equal to 1");
+            }
+        }
+    }
+    const char *bm = sget(req, "BillingMode");
+    if (bm && strcmp(bm, "PROVISIONED") != 0 && strcmp(bm, "PAY_PER_REQUEST") != 0)
+        be__verr_add(&v, bm, "billingMode",
+                     "Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]");
+    const cJSON *ss = be__jget(req, "StreamSpecification");
+    if (ss) {
+        if (!be__jget(ss, "StreamEnabled"))
+            be__verr_add(&v, NULL, "streamSpecification.streamEnabled", "Member must not be null");
+        const char *vt = sget(ss, "StreamViewType");
+        if (vt && strcmp(vt, "NEW_IMAGE") && strcmp(vt, "OLD_IMAGE") &&
+            strcmp(vt, "NEW_AND_OLD_IMAGES") && strcmp(vt, "KEYS_ONLY"))
+            be__verr_add(&v, vt, "streamSpecification.streamViewType",
+                         "Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, "
+                         "NEW_AND_OLD_IMAGES, KEYS_ONLY]");
+    }
+    const cJSON *gsiu = be__jget(req, "GlobalSecondaryIndexUpdates");
+    gsiu_constraints(gsiu, &v);
+    if ((rc = be__verr_finish(&v, &r->err)))
+        return rc;
+
+    const cJSON *sse = be__jget(req, "SSESpecification");
+    const cJSON *dp = be__jget(req, "DeletionProtectionEnabled");
+    const cJSON *odt = be__jget(req, "OnDemandThroughput");
+    const cJSON *replicas = be__jget(req, "ReplicaUpdates");
+    const char *tc = sget(req, "TableClass");
+    int n_gsiu = gsiu ? cJSON_GetArraySize(gsiu) : 0;
+    int n_repl = replicas ? cJSON_GetArraySize(replicas) : 0;
+    if (!pt && !bm && !ss && !n_gsiu && !sse && !dp && !odt && !tc && !n_repl)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            "At least one of ProvisionedThroughput, BillingMode, "
+                            "UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, "
+                            "ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, "
+                            "MultiRegionConsistency, DeletionProtectionEnabled, "
+                            "OnDemandThroughput, WarmThroughput or TableClass is required");
+    if (pt) {
+        double rr = be__jget(pt, "ReadCapacityUnits")->valuedouble;
+        double ww = be__jget(pt, "WriteCapacityUnits")->valuedouble;
+        if (rr > (double)BE_MAX_THROUGHPUT)
+            return dx_error_set(&r->err, DX_E_VALIDATION,
+                                "Given value %.0f for ReadCapacityUnits is out of bounds", rr);
+        if (ww > (double)BE_MAX_THROUGHPUT)
+            return dx_error_set(&r->err, DX_E_VALIDATION,
+                                "Given value %.0f for WriteCapacityUnits is out of bounds", ww);
+    }
+    if (bm && !strcmp(bm, "PAY_PER_REQUEST") && pt)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            PREFIX "Neither ReadCapacityUnits nor WriteCapacityUnits can be "
+                                   "specified when BillingMode is PAY_PER_REQUEST");
+    if (tc && strcmp(tc, "STANDARD") != 0 && strcmp(tc, "STANDARD_INFREQUENT_ACCESS") != 0)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            "Invalid table-class parameter provided. Please try again with a valid "
+                            "table-class value: [STANDARD, STANDARD_INFREQUENT_ACCESS].");
+    /* Some settings must be changed alone. */
+    int others = (pt != NULL) + (bm != NULL) + (ss != NULL) + (n_gsiu > 0) + (sse != NULL) +
+                 (dp != NULL) + (odt != NULL) + (tc != NULL);
+    if (sse && others > 1)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            PREFIX "Server-Side Encryption modification must be the only operation "
+                                   "in the request");
+    if (tc && others > 1)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            PREFIX "TableClass modification must be the only operation in the "
+                                   "request");
+    if (dp && others > 1)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            PREFIX "DeletionProtection modification must be the only operation in "
+                                   "the request");
+    if (n_gsiu && (rc = gsiu_rules(r, gsiu, pt != NULL, ss != NULL)))
+        return rc;
+    if (odt && others - (bm != NULL) > 1)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            PREFIX "OnDemandThroughput can only be combined with BillingMode in an "
+                                   "UpdateTable request");
+
+    struct be_table *t = be_catalog_get(r->be->catalog, name);
+    if (!t)
+        return not_found(r, name);
+    struct update_state *u = dx_arena_calloc(&r->arena, sizeof *u);
+    u->name = dx_arena_strndup(&r->arena, t->name, strlen(t->name));
+    be_table_unref(t);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, gsiu)
+    {
+        /* Creating an index needs a backfill of the table's items into it: not yet. */
+        if (be__jget(e, "Create"))
+            return dx_error_set(&r->err, DX_E_VALIDATION,
+                                PREFIX "Creating a GlobalSecondaryIndex on an existing table is "
+                                       "not supported by this server yet");
+    }
+    if (n_repl)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            PREFIX "ReplicaUpdates are not supported by this server yet");
+    u->billing = bm;
+    u->has_pt = pt != NULL;
+    if (pt) {
+        u->rcu = (long long)be__jget(pt, "ReadCapacityUnits")->valuedouble;
+        u->wcu = (long long)be__jget(pt, "WriteCapacityUnits")->valuedouble;
+    }
+    u->dp = dp ? cJSON_IsTrue(dp) : -1;
+    u->table_class = tc;
+    u->stream = ss;
+    u->sse = sse;
+    u->odt = odt;
+    u->gsiu = gsiu;
+    r->state = u;
+    r->apply = update_apply;
+    r->after_commit = update_done;
+    return be_req_submit(r);
+}
