@@ -1,0 +1,247 @@
+/*
+ * The ddax executable: command line, then the engine behind the network front.
+ *
+ *   ddax serve    the engine with the cache layer (item and query caches) in front
+ *   ddax backend  the engine alone
+ *
+ * Once the socket is bound, exactly one line goes to stdout, "ddax <version> listening on
+ * http://HOST:PORT (data in DIR)": scripts and the integration tests start ddax with --port 0
+ * and read the address from it. Everything else (logs) goes to stderr.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "backend.h"
+#include "cache.h"
+#include "dx_log.h"
+#include "dx_status.h"
+#include "px_server.h"
+
+#ifndef DDAX_VERSION
+#define DDAX_VERSION "0.0.0"
+#endif
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ddax <command> [options]\n"
+               "\n"
+               "commands:\n"
+               "  serve      DynamoDB-compatible server: the engine behind the cache layer\n"
+               "  backend    the engine alone, no cache\n"
+               "\n"
+               "options:\n"
+               "  --port N             TCP port (default 8000; 0 = any free port)\n"
+               "  --bind ADDR          address to listen on (default 127.0.0.1)\n"
+               "  --data DIR           data directory (default ./data)\n"
+               "  --threads N          worker threads (default: number of cores)\n"
+               "  --log-level LEVEL    debug, info, warn or error (default info)\n"
+               "  --max-body-bytes N   largest request body (default 16777216; larger: 413)\n"
+               "  --nosync             do not fsync commits (tests, benchmarks; not durable)\n"
+               "\n"
+               "cache options (serve):\n"
+               "  --cache-bytes N      memory for cached entries (default 268435456)\n"
+               "  --item-ttl-ms N      item cache TTL (default 300000 as DAX; 0 = no expiry)\n"
+               "  --query-ttl-ms N     Query/Scan cache TTL (default 300000; 0 = not cached)\n"
+               "  --negative-ttl-ms N  TTL of cached 'item absent' answers (default 300000)\n"
+               "  --no-cache           pass every request straight to the engine\n"
+               "  -h, --help           this help\n"
+               "  --version            print the version\n");
+}
+
+static int bad_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "ddax: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'ddax --help'.\n");
+    return EXIT_USAGE;
+}
+
+/* Parses a decimal in [min, max]; 0 on success. */
+static int parse_num(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    if (!*s || *s == ' ' || *s == '+')
+        return -1;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+struct args {
+    const char *command;
+    long long port;
+    const char *bind;
+    const char *data;
+    long long threads;
+    const char *log_level;
+    long long max_body;
+    int nosync;
+    struct cache_options cache;
+};
+
+/* Returns -1 to continue, or an exit code. */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    a->port = 8000;
+    a->bind = "127.0.0.1";
+    a->data = "./data";
+    a->threads = 0;
+    a->log_level = "info";
+    a->max_body = 16 * 1024 * 1024;
+    cache_options_init(&a->cache);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(arg, "--version")) {
+            printf("ddax " DDAX_VERSION "\n");
+            return 0;
+        }
+        if (arg[0] != '-') {
+            if (a->command)
+                return bad_usage("unexpected argument '%s'", arg);
+            a->command = arg;
+            continue;
+        }
+        if (!strcmp(arg, "--nosync")) {
+            a->nosync = 1;
+            continue;
+        }
+        if (!strcmp(arg, "--no-cache")) {
+            a->cache.enabled = 0;
+            continue;
+        }
+        /* Options with a value: "--opt VALUE" or "--opt=VALUE". */
+        static const char *const with_value[] = {
+            "--port",         "--bind",           "--data",        "--threads",
+            "--log-level",    "--max-body-bytes", "--cache-bytes", "--item-ttl-ms",
+            "--query-ttl-ms", "--negative-ttl-ms"};
+        const char *name = NULL, *val = NULL;
+        size_t nlen = strcspn(arg, "=");
+        for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
+            if (strlen(with_value[k]) == nlen && !strncmp(arg, with_value[k], nlen))
+                name = with_value[k];
+        if (!name)
+            return bad_usage("unknown option '%s'", arg);
+        if (arg[nlen] == '=')
+            val = arg + nlen + 1;
+        else if (i + 1 < argc)
+            val = argv[++i];
+        else
+            return bad_usage("option '%s' needs a value", name);
+
+        long long v;
+        if (!strcmp(name, "--port")) {
+            if (parse_num(val, 0, 65535, &v))
+                return bad_usage("--port: '%s' is not a port number (0-65535)", val);
+            a->port = v;
+        } else if (!strcmp(name, "--threads")) {
+            if (parse_num(val, 1, 1024, &v))
+                return bad_usage("--threads: '%s' is not a number from 1 to 1024", val);
+            a->threads = v;
+        } else if (!strcmp(name, "--max-body-bytes")) {
+            if (parse_num(val, 1, (long long)1 << 40, &v))
+                return bad_usage("--max-body-bytes: '%s' is not a positive number", val);
+            a->max_body = v;
+        } else if (!strcmp(name, "--cache-bytes")) {
+            if (parse_num(val, 0, (long long)1 << 50, &v))
+                return bad_usage("--cache-bytes: '%s' is not a number of bytes", val);
+            a->cache.max_bytes = (size_t)v;
+        } else if (!strncmp(name, "--", 2) && strstr(name, "-ttl-ms")) {
+            if (parse_num(val, 0, (long long)1 << 50, &v))
+                return bad_usage("%s is not a number of milliseconds", val);
+            if (name[2] == 'i')
+                a->cache.item_ttl_ms = (uint64_t)v;
+            else if (name[2] == 'q')
+                a->cache.query_ttl_ms = (uint64_t)v;
+            else
+                a->cache.negative_ttl_ms = (uint64_t)v;
+        } else if (!strcmp(name, "--bind")) {
+            if (!*val)
+                return bad_usage("--bind: empty address%s", "");
+            a->bind = val;
+        } else if (!strcmp(name, "--data")) {
+            if (!*val)
+                return bad_usage("--data: empty directory%s", "");
+            a->data = val;
+        } else { /* --log-level */
+            enum dx_log_level lvl;
+            if (dx_log_parse_level(val, &lvl) != DX_OK)
+                return bad_usage("--log-level: '%s' is not one of debug, info, warn, error", val);
+            a->log_level = val;
+        }
+    }
+    if (!a->command)
+        return bad_usage("no command given (serve or backend)%s", "");
+    if (strcmp(a->command, "serve") && strcmp(a->command, "backend")) {
+        if (!strcmp(a->command, "proxy"))
+            return bad_usage("'%s' is not implemented yet; use serve or backend", a->command);
+        return bad_usage("unknown command '%s' (serve or backend)", a->command);
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct args a = {0};
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+
+    signal(SIGPIPE, SIG_IGN);
+    enum dx_log_level lvl;
+    dx_log_parse_level(a.log_level, &lvl);
+    dx_log_set_level(lvl);
+
+    struct be_options bo = {.data_dir = a.data, .nosync = a.nosync};
+    struct backend *be = NULL;
+    if (be_open(&bo, &be) != DX_OK) {
+        fprintf(stderr, "ddax: cannot open the data directory '%s' (see the log above)\n", a.data);
+        return 1;
+    }
+    struct dx_api api = be_api(be);
+    struct cache *cache = NULL;
+    if (!strcmp(a.command, "serve")) {
+        if (cache_new(&a.cache, &cache) != DX_OK) {
+            fprintf(stderr, "ddax: invalid cache options\n");
+            be_close(be);
+            return 1;
+        }
+        api = cache_wrap(cache, api);
+    }
+
+    struct px_server_options so = {
+        .bind = a.bind,
+        .port = (int)a.port,
+        .threads = (int)a.threads,
+        .max_body_bytes = (size_t)a.max_body,
+    };
+    struct px_server *srv = NULL;
+    if (px_server_new(&so, &api, &srv) != DX_OK) {
+        fprintf(stderr, "ddax: cannot listen on %s:%lld (see the log above)\n", a.bind, a.port);
+        be_close(be);
+        cache_free(cache);
+        return 1;
+    }
+    int v6 = strchr(a.bind, ':') != NULL;
+    printf("ddax " DDAX_VERSION " listening on http://%s%s%s:%d (data in %s)\n", v6 ? "[" : "",
+           a.bind, v6 ? "]" : "", px_server_port(srv), a.data);
+    fflush(stdout);
+
+    px_server_run(srv);
+    be_close(be); /* finishes queued writes; their answers are parked in the workers */
+    px_server_free(srv);
+    cache_free(cache); /* no call is in flight any more */
+    dx_info("stopped");
+    return 0;
+}
