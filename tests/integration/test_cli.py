@@ -1,0 +1,105 @@
+"""The AWS CLI (Debian's awscli) against the endpoint: the everyday table and
+item commands work and their JSON output parses.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+from conftest import REGION, wait_active, wait_gone
+
+
+def aws_binary():
+    for cand in (os.environ.get("DDAX_AWS_CLI"), "/usr/bin/aws", shutil.which("aws")):
+        if cand and os.path.exists(cand):
+            return cand
+    return None
+
+
+@pytest.fixture(scope="module")
+def aws(endpoint):
+    binary = aws_binary()
+    if not binary:
+        pytest.skip("AWS CLI not installed")
+    env = dict(os.environ)
+    env.update({
+        "AWS_ACCESS_KEY_ID": os.environ.get("DDAX_ACCESS_KEY_ID", "AKIDITEST"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("DDAX_SECRET_ACCESS_KEY", "itestsecret"),
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_PAGER": "",
+        "AWS_MAX_ATTEMPTS": "1",
+    })
+    env.pop("AWS_PROFILE", None)
+    env.pop("AWS_SESSION_TOKEN", None)
+
+    def run(*args, check=True):
+        cmd = [binary, "dynamodb", *args, "--endpoint-url", endpoint, "--output", "json"]
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        if check:
+            assert p.returncode == 0, "aws %s failed (%d): %s" % (args[0], p.returncode, p.stderr)
+            return json.loads(p.stdout) if p.stdout.strip() else {}
+        return p
+
+    return run
+
+
+def test_cli_table_and_item_lifecycle(aws, ddb):
+    name = "itest-cli-" + uuid.uuid4().hex[:10]
+    try:
+        created = aws("create-table", "--table-name", name,
+                      "--attribute-definitions", "AttributeName=id,AttributeType=S",
+                      "AttributeName=n,AttributeType=N",
+                      "--key-schema", "AttributeName=id,KeyType=HASH",
+                      "AttributeName=n,KeyType=RANGE",
+                      "--billing-mode", "PAY_PER_REQUEST")
+        assert created["TableDescription"]["TableName"] == name
+        wait_active(ddb, name)
+
+        desc = aws("describe-table", "--table-name", name)["Table"]
+        assert desc["TableStatus"] == "ACTIVE"
+        assert desc["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"},
+                                     {"AttributeName": "n", "KeyType": "RANGE"}]
+        assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+
+        listed = aws("list-tables")["TableNames"]
+        assert name in listed
+
+        item = {"id": {"S": "k1"}, "n": {"N": "1"}, "txt": {"S": "h\u00e9llo"},
+                "tags": {"SS": ["a", "b"]}, "m": {"M": {"x": {"BOOL": True}}}}
+        out = aws("put-item", "--table-name", name, "--item", json.dumps(item),
+                  "--return-values", "ALL_OLD")
+        assert "Attributes" not in out
+
+        got = aws("get-item", "--table-name", name, "--key",
+                  json.dumps({"id": {"S": "k1"}, "n": {"N": "1.0"}}), "--consistent-read")
+        got["Item"]["tags"]["SS"].sort()
+        assert got["Item"] == item
+
+        missing = aws("get-item", "--table-name", name, "--key",
+                      json.dumps({"id": {"S": "nope"}, "n": {"N": "1"}}))
+        assert "Item" not in missing
+
+        # Errors come back as a non-zero exit with DynamoDB's error code.
+        p = aws("put-item", "--table-name", name, "--item", json.dumps({"id": {"S": "k2"}}),
+                check=False)
+        assert p.returncode != 0
+        assert "ValidationException" in p.stderr
+        assert "Missing the key n in the item" in p.stderr
+
+        deleted = aws("delete-table", "--table-name", name)
+        assert deleted["TableDescription"]["TableName"] == name
+        wait_gone(ddb, name)
+        p = aws("describe-table", "--table-name", name, check=False)
+        assert p.returncode != 0
+        assert "ResourceNotFoundException" in p.stderr
+    finally:
+        try:
+            ddb.delete_table(TableName=name)
+        except Exception:
+            pass
