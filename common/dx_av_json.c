@@ -337,7 +337,7 @@ static int build_map(struct dx_arena *a, const cJSON *j, int depth, struct dx_av
     map->u.map.cap = n;
     cJSON_ArrayForEach(e, j)
     {
-        struct dx_av *ev;
+        struct dx_av *ev = NULL;
         if ((rc = build(a, e, depth, &ev, err)) != DX_OK)
             return rc;
         size_t len = strlen(e->string);
@@ -375,7 +375,7 @@ static int build_set(struct dx_arena *a, const cJSON *l, enum dx_av_type t, stru
     const cJSON *e;
     cJSON_ArrayForEach(e, l)
     {
-        struct dx_av *ev;
+        struct dx_av *ev = NULL;
         if (t == DX_AV_NS) {
             int rc = build_number(a, cJSON_IsString(e) ? e->valuestring : NULL, &ev, err);
             if (rc != DX_OK)
