@@ -204,7 +204,7 @@ static int param(struct be_req *r, const char *name, int required, enum dx_jtype
 
 int be_param_str(struct be_req *r, const char *name, int required, const char **out)
 {
-    const cJSON *v;
+    const cJSON *v = NULL;
     int rc = param(r, name, required, DX_JT_STRING, &v);
     if (rc == DX_OK)
         *out = v ? v->valuestring : NULL;
@@ -223,7 +223,7 @@ int be_param_arr(struct be_req *r, const char *name, int required, const cJSON *
 
 int be_param_bool(struct be_req *r, const char *name, int *present, int *out)
 {
-    const cJSON *v;
+    const cJSON *v = NULL;
     int rc = param(r, name, 0, DX_JT_BOOL, &v);
     if (rc != DX_OK)
         return rc;
@@ -234,7 +234,7 @@ int be_param_bool(struct be_req *r, const char *name, int *present, int *out)
 
 int be_param_int(struct be_req *r, const char *name, int *present, long long *out)
 {
-    const cJSON *v;
+    const cJSON *v = NULL;
     int rc = param(r, name, 0, DX_JT_INT, &v);
     if (rc != DX_OK)
         return rc;

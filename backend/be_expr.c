@@ -354,8 +354,8 @@ static int parse_cond_member(struct dx_arena *a, const cJSON *j, enum be_expr_ki
                              struct be_expr_subst *s, struct be_expr_node **out,
                              struct dx_error *err)
 {
-    const char *src;
-    size_t len;
+    const char *src = NULL; /* set by expr_text on success */
+    size_t len = 0;
     int rc = expr_text(a, j, k, &src, &len, err);
     if (rc != DX_OK)
         return rc;
@@ -592,8 +592,8 @@ static int parse_expressions(struct dx_arena *a, enum dx_op op, const cJSON *con
     int rc;
     for (; *order != M_COUNT; order++) {
         const cJSON *v = j[*order];
-        const char *src;
-        size_t len;
+        const char *src = NULL;
+        size_t len = 0;
         if (!v)
             continue;
         switch (*order) {

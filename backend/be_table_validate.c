@@ -337,7 +337,7 @@ static void check_pt(struct be_verrs *v, const cJSON *pt, const char *path)
 {
     static const char *const members[] = {"WriteCapacityUnits", "ReadCapacityUnits"};
     static const char *const lower[] = {"writeCapacityUnits", "readCapacityUnits"};
-    char p[160];
+    char p[192]; /* path (a char[160] of the caller) + ".readCapacityUnits" */
     for (int i = 0; i < 2; i++) {
         const cJSON *u = be__jget(pt, members[i]);
         snprintf(p, sizeof p, "%s.%s", path, lower[i]);
@@ -1008,7 +1008,7 @@ static enum dx_av_type attr_type(const cJSON *req, const char *name)
 static void keys_from(const cJSON *req, const cJSON *ks, struct be_keydef *hash,
                       struct be_keydef *range)
 {
-    struct keyset k;
+    struct keyset k = {0};
     keyset_of(ks, &k);
     hash->name = dx_strdup(k.name[0]);
     hash->type = attr_type(req, k.name[0]);
