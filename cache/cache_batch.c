@@ -133,14 +133,17 @@ static int batch_prepare(struct batch *b)
             dx_buf_deinit(&proj);
             return DX_EINVAL;
         }
+        size_t count = 0;
         for (const cJSON *k = keys->child; k; k = k->next)
-            bt->nkeys++;
-        total += bt->nkeys;
+            count++;
+        total += count;
         if (total > BATCH_MAX_KEYS) {
             dx_buf_deinit(&proj);
             return DX_EINVAL;
         }
-        bt->keys = dx_calloc(bt->nkeys, sizeof(*bt->keys));
+        /* nkeys only once keys exists: batch_free walks keys[0..nkeys) */
+        bt->keys = dx_calloc(count, sizeof(*bt->keys));
+        bt->nkeys = count;
         size_t i = 0;
         for (const cJSON *k = keys->child; k; k = k->next, i++) {
             struct bkey *bk = &bt->keys[i];
