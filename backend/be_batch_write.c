@@ -17,6 +17,7 @@
 #include "be_batch.h"
 #include "be_catalog.h"
 #include "be_item_ops.h"
+#include "be_mutation.h"
 #include "be_store.h"
 #include "dx_json.h"
 #include "dx_status.h"
@@ -295,9 +296,9 @@ static int write_apply(struct be_req *r, MDB_txn *txn)
                 rc = DX_OK;
             }
             if (rc == DX_OK && q->put)
-                rc = be_item_put(r->be->store, txn, w->t, q->skey, q->skeylen, q->av);
+                rc = be_mutation_apply(r->be->store, txn, w->t, q->skey, q->skeylen, q->av);
             else if (rc == DX_OK && old)
-                rc = be_item_del(r->be->store, txn, w->t, q->skey, q->skeylen);
+                rc = be_mutation_apply(r->be->store, txn, w->t, q->skey, q->skeylen, NULL);
             if (rc != DX_OK)
                 return rc;
             if (op->cap_level) {

@@ -15,6 +15,7 @@
 #include "be_catalog.h"
 #include "be_expr.h"
 #include "be_item_ops.h"
+#include "be_mutation.h"
 #include "be_store.h"
 #include "dx_status.h"
 
@@ -345,7 +346,7 @@ static int put_apply(struct be_req *r, MDB_txn *txn)
     if (rc == DX_OK)
         rc = condition_check(r, op, old);
     if (rc == DX_OK)
-        rc = be_item_put(r->be->store, txn, t, op->skey, op->skeylen, op->item);
+        rc = be_mutation_apply(r->be->store, txn, t, op->skey, op->skeylen, op->item);
     if (rc == DX_OK)
         write_response(r, op, t, op->ret == RV_ALL_OLD ? old : NULL, old, op->item);
     be_table_unref(t);
@@ -407,7 +408,7 @@ static int delete_apply(struct be_req *r, MDB_txn *txn)
     if (rc == DX_OK)
         rc = condition_check(r, op, old);
     if (rc == DX_OK && old)
-        rc = be_item_del(r->be->store, txn, t, op->skey, op->skeylen);
+        rc = be_mutation_apply(r->be->store, txn, t, op->skey, op->skeylen, NULL);
     if (rc == DX_OK)
         write_response(r, op, t, op->ret == RV_ALL_OLD ? old : NULL, old, NULL);
     be_table_unref(t);
@@ -493,7 +494,7 @@ static int update_apply(struct be_req *r, MDB_txn *txn)
      * nothing. */
     written = old || op->create_empty || !key_only(t, new_item);
     if (written) {
-        rc = be_item_put(r->be->store, txn, t, op->skey, op->skeylen, new_item);
+        rc = be_mutation_apply(r->be->store, txn, t, op->skey, op->skeylen, new_item);
         if (rc != DX_OK)
             goto out;
     }

@@ -62,7 +62,8 @@ struct dx_av *be_key_attrs(struct dx_arena *a, const struct be_table *t, const s
 int be_item_get(struct be_store *s, MDB_txn *txn, const void *key, size_t keylen,
                 struct dx_arena *a, struct dx_av **item);
 /* Writes / deletes the item at key (writer thread), keeping the table's item count and size
- * current. del of an absent key is DX_OK. DX_OK or DX_ESTORE. */
+ * current. del of an absent key is DX_OK. DX_OK or DX_ESTORE. Operations do not call these:
+ * they go through be_mutation_apply (be_mutation.h), where everything a write entails hangs. */
 int be_item_put(struct be_store *s, MDB_txn *txn, const struct be_table *t, const void *key,
                 size_t keylen, const struct dx_av *item);
 int be_item_del(struct be_store *s, MDB_txn *txn, const struct be_table *t, const void *key,
