@@ -785,6 +785,15 @@ static int kc_error(struct dx_error *err, const char *msg)
     return dx_error_set(err, DX_E_VALIDATION, "%s", msg);
 }
 
+/* DynamoDB names the partition key it looked for. */
+static int kc_missed(struct dx_error *err, const struct be_keydef *hash)
+{
+    if (!hash || !hash->name)
+        return kc_error(err, "Query condition missed key schema element");
+    return dx_error_set(err, DX_E_VALIDATION, "Query condition missed key schema element: %s",
+                        hash->name);
+}
+
 /* Collects the ANDed conditions of a key condition. */
 static int kc_collect(const struct be_expr_node *n, struct kc_part *parts, size_t *np,
                       struct dx_error *err)
@@ -937,7 +946,7 @@ int be_exprs_key_condition(const struct be_exprs *x, const struct be_keydef *has
     int rc;
     memset(out, 0, sizeof(*out));
     if (!x || !x->keycond)
-        return kc_error(err, "Query condition missed key schema element");
+        return kc_missed(err, hash);
     if (x->keycond_legacy)
         return kc_legacy(x, hash, range, out, err);
     if ((rc = kc_collect(x->keycond, parts, &np, err)) != DX_OK)
@@ -947,7 +956,7 @@ int be_exprs_key_condition(const struct be_exprs *x, const struct be_keydef *has
     for (size_t i = 0; i < np; i++) {
         const struct be_expr_path *p = parts[i].path;
         if (!p)
-            return kc_error(err, "Query condition missed key schema element");
+            return kc_missed(err, hash);
         if (p->n > 1 && (kc_is(p, hname) || kc_is(p, rname)))
             return dx_error_set(err, DX_E_VALIDATION,
                                 "Key attributes must be scalars; list random access '[]' and map "
@@ -966,10 +975,10 @@ int be_exprs_key_condition(const struct be_exprs *x, const struct be_keydef *has
         else if (parts[i].path->n == 1 && kc_is(parts[i].path, rname))
             sk = &parts[i];
         else
-            return kc_error(err, "Query condition missed key schema element");
+            return kc_missed(err, hash);
     }
     if (!pk)
-        return kc_error(err, "Query condition missed key schema element");
+        return kc_missed(err, hash);
     if (pk->op != BE_KC_EQ)
         return kc_error(err, "Query key condition not supported");
     for (int w = 0; w < 2; w++) {
@@ -980,7 +989,7 @@ int be_exprs_key_condition(const struct be_exprs *x, const struct be_keydef *has
         for (size_t i = 0; i < c->nvals; i++) {
             const struct dx_av *v = c->vals[i]->kind == BE_EXPR_VALUE ? c->vals[i]->value : NULL;
             if (!v)
-                return kc_error(err, "Query condition missed key schema element");
+                return kc_missed(err, hash);
             if (v->type != def->type)
                 return kc_error(err, "One or more parameter values were invalid: Condition "
                                      "parameter type does not match schema type");

@@ -488,11 +488,6 @@ static int query_keycond(struct be_req *r, const struct be_table *t, const struc
                          const struct dx_av *esk, struct be_keycond *kc)
 {
     int rc = be_exprs_key_condition(x, &t->hash, &t->range, kc, &r->err);
-    if (rc == DX_EREQ && r->err.msg &&
-        strcmp(r->err.msg, "Query condition missed key schema element") == 0)
-        /* DynamoDB names the partition key it wanted. */
-        return dx_error_set(&r->err, DX_E_VALIDATION,
-                            "Query condition missed key schema element: %s", t->hash.name);
     if (rc != DX_OK)
         return rc;
     if (kc->range_op == BE_KC_BETWEEN && key_cmp(kc->range[0], kc->range[1]) > 0) {

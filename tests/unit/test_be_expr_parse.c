@@ -585,10 +585,10 @@ static const struct kcase kcases[] = {
      ":a','ExpressionAttributeValues':{':h':{'S':'x'},':a':{'N':'1'}}}",
      "KeyConditionExpressions cannot contain nested operations", 0},
     {"{'KeyConditionExpression':'r = :a','ExpressionAttributeValues':{':a':{'N':'1'}}}",
-     "Query condition missed key schema element", 0},
+     "Query condition missed key schema element: id", 0},
     {"{'KeyConditionExpression':'id = :h AND x = "
      ":h','ExpressionAttributeValues':{':h':{'S':'x'}}}",
-     "Query condition missed key schema element", 0},
+     "Query condition missed key schema element: id", 0},
     {"{'KeyConditionExpression':'id > :h','ExpressionAttributeValues':{':h':{'S':'x'}}}",
      "Query key condition not supported", 0},
     {"{'KeyConditionExpression':'id = :h AND id = "
