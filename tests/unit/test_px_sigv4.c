@@ -434,8 +434,8 @@ static void verify_case(const char *dir, const struct tctx *c)
         snprintf(without, sizeof without, "%s", wrapped);
         replace_in(without, sizeof without, pat, ";");
         size_t wl = strlen(without);
-        without[wl - 1] = 0; /* strip the wrapping ';' */
-        char from[600], to[600];
+        without[wl - 1] = 0;     /* strip the wrapping ';' */
+        char from[640], to[640]; /* "SignedHeaders=" + a 600-byte list */
         snprintf(from, sizeof from, "SignedHeaders=%s", signed_list);
         snprintf(to, sizeof to, "SignedHeaders=%s", without + 1);
         *m = *base;
