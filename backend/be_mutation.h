@@ -21,4 +21,21 @@ struct be_table;
 int be_mutation_apply(struct be_store *s, MDB_txn *txn, const struct be_table *t, const void *key,
                       size_t keylen, const struct dx_av *item);
 
+struct be_index;
+struct dx_buf;
+struct dx_arena;
+
+/* Added for secondary indexes. The storage key of item's entry in index ix of table t
+ * (index id | hash32 | index keys | table keys, fitted to BE_KEY_MAX), appended to out:
+ * DX_OK, DX_ENOTFOUND when item lacks an index key attribute of the declared type (sparse
+ * index: no entry), DX_EINVAL for a bad number. */
+int be_index_key(const struct be_table *t, const struct be_index *ix, const struct dx_av *item,
+                 struct dx_buf *out);
+/* A shallow copy of t that reads as the index: its storage id and its key schema (names and
+ * the rest borrowed from t). */
+void be_index_view(const struct be_table *t, const struct be_index *ix, struct be_table *view);
+/* The projection of item stored in the index (item itself for ALL; else a map in a). */
+const struct dx_av *be_index_project(struct dx_arena *a, const struct be_table *t,
+                                     const struct be_index *ix, const struct dx_av *item);
+
 #endif

@@ -1,5 +1,5 @@
 /*
- * Query and Scan on base tables.
+ * Query and Scan on tables and their secondary indexes.
  *
  * Both validate on the caller's thread in DynamoDB's order (generic member checks, integer
  * ranges, Segment/TotalSegments, Select combinations, the table and the expressions, the
@@ -19,12 +19,19 @@
  * ExclusiveStartKey, so every item is still returned exactly once. Caveat: inside such a
  * digest group (sort keys longer than ~450 bytes encoded, or partition keys longer than
  * ~470) the order of the items returned is not sort-key order.
+ *
+ * An index is read through a view of the table (be_index_view): the index's storage id and key
+ * schema, so the same walks serve it; its entries (be_mutation.c) hold the projected items and
+ * are keyed by index keys then table keys, which is why an index's ExclusiveStartKey and
+ * LastEvaluatedKey carry both. An LSI asked for attributes it does not project reads the
+ * table's item for each entry, as DynamoDB does; a GSI cannot (DynamoDB's errors).
  */
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "be_catalog.h"
 #include "be_expr.h"
 #include "be_item_ops.h"
+#include "be_mutation.h"
 #include "be_query.h"
 #include "be_store.h"
 #include "dx_status.h"
@@ -118,7 +125,19 @@ void be__page_finish(struct be_page *pg)
     dx_buf_printf(o, "\"Count\":%zu,\"ScannedCount\":%zu", pg->count, pg->scanned);
     if (pg->more && pg->last) {
         dx_buf_puts(o, ",\"LastEvaluatedKey\":");
-        dx_av_map_write_json(o, be_key_attrs(&pg->r->arena, pg->t, pg->last));
+        struct dx_av *lek = be_key_attrs(&pg->r->arena, pg->t, pg->last);
+        if (pg->base) {
+            const struct be_keydef *kds[2] = {&pg->base->hash, &pg->base->range};
+            for (int i = 0; i < 2; i++) {
+                if (!kds[i]->name)
+                    continue;
+                size_t len = strlen(kds[i]->name);
+                struct dx_av *v = dx_av_map_get(pg->last, kds[i]->name, len);
+                if (v)
+                    dx_av_map_set(&pg->r->arena, lek, kds[i]->name, len, v);
+            }
+        }
+        dx_av_map_write_json(o, lek);
     }
     if (pg->level) {
         /* 4 KB units over all the data read, rounded up once per request. */
@@ -128,7 +147,19 @@ void be__page_finish(struct be_page *pg)
         if (!pg->consistent)
             units /= 2;
         dx_buf_putc(o, ',');
-        be__write_read_capacity(o, pg->t->name, units, pg->level);
+        if (pg->ix) {
+            /* An index read charges the index (INDEXES shows the table's part as 0). */
+            struct be_wcap c;
+            memset(&c, 0, sizeof c);
+            c.total = units;
+            c.n = 1;
+            c.idx[0].name = pg->ix->name;
+            c.idx[0].global = pg->ix->global;
+            c.idx[0].units = units;
+            be__write_write_capacity(o, pg->t->name, &c, pg->level);
+        } else {
+            be__write_read_capacity(o, pg->t->name, units, pg->level);
+        }
     }
     dx_buf_putc(o, '}');
 }
@@ -229,27 +260,82 @@ static int table_and_exprs(struct be_req *r, struct be_table **out, struct be_ex
     return dx_error_set(&r->err, DX_E_RESOURCE_NOT_FOUND, "Requested resource not found");
 }
 
-/* Secondary indexes hold no entries yet: an unknown index is DynamoDB's error, a known one
- * is refused plainly rather than answered wrongly. */
-static int check_index(struct be_req *r, const struct be_table *t)
+/* The index named by IndexName (*ix, NULL without one), with DynamoDB's checks of reading it:
+ * an unknown index, a consistent read of a GSI, Select ALL_ATTRIBUTES on a GSI that does not
+ * project everything. */
+static int find_index(struct be_req *r, const struct be_table *t, int consistent,
+                      const struct be_index **ix)
 {
     const char *name = json_str(r, "IndexName");
+    *ix = NULL;
     if (!name)
         return DX_OK;
     for (size_t i = 0; i < t->n_gsi + t->n_lsi; i++) {
         const struct be_index *in = i < t->n_gsi ? &t->gsi[i] : &t->lsi[i - t->n_gsi];
         if (in->name && strcmp(in->name, name) == 0)
-            return dx_error_set(&r->err, DX_E_VALIDATION,
-                                "ddax does not query secondary indexes yet: %s", name);
+            *ix = in;
     }
-    return dx_error_set(&r->err, DX_E_VALIDATION, "The table does not have the specified index: %s",
-                        name);
+    if (!*ix)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            "The table does not have the specified index: %s", name);
+    if ((*ix)->global && consistent)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            "Consistent reads are not supported on global secondary indexes");
+    const char *sel = json_str(r, "Select");
+    if ((*ix)->global && (*ix)->projection != BE_PROJ_ALL && sel &&
+        strcmp(sel, "ALL_ATTRIBUTES") == 0)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            "One or more parameter values were invalid: Select type ALL_ATTRIBUTES "
+                            "is not supported for global secondary index %s because its "
+                            "projection type is not ALL",
+                            name);
+    return DX_OK;
+}
+
+/* Sets the page up to read index ix through view (or the table itself when ix is NULL). */
+static void page_index(struct be_page *pg, struct be_req *r, const struct be_table *t,
+                       const struct be_index *ix, struct be_table *view)
+{
+    pg->t = t;
+    if (!ix)
+        return;
+    be_index_view(t, ix, view);
+    pg->t = view;
+    pg->base = t;
+    pg->ix = ix;
+    const char *sel = json_str(r, "Select");
+    /* An LSI reads what it does not project from the table (DynamoDB fetches it too). */
+    pg->fetch_base = !ix->global && ix->projection != BE_PROJ_ALL &&
+                     ((sel && strcmp(sel, "ALL_ATTRIBUTES") == 0) ||
+                      has_member(r, "ProjectionExpression") || has_member(r, "AttributesToGet"));
+}
+
+/* Visits one entry read, first replacing an LSI entry by the table's item when needed. */
+static int visit(struct be_page *pg, MDB_txn *txn, const MDB_val *v, struct dx_av *item, int *stop)
+{
+    const void *data = v->mv_data;
+    size_t len = v->mv_size;
+    if (pg->fetch_base) {
+        struct dx_buf kb = DX_BUF_INIT;
+        struct dx_av *full = NULL;
+        struct dx_error e;
+        memset(&e, 0, sizeof e);
+        if (be_key_from_item(pg->base, item, &kb, &e) == DX_OK &&
+            be_item_get(pg->r->be->store, txn, kb.p, kb.len, &pg->r->arena, &full) == DX_OK) {
+            item = full;
+            data = NULL;
+            len = 0;
+        }
+        dx_error_clear(&e);
+        dx_buf_deinit(&kb);
+    }
+    return be__page_visit(pg, data, len, item, stop);
 }
 
 /* ExclusiveStartKey as a tree (*esk) and its storage key (appended to kb), or *esk NULL. As
  * DynamoDB does, only the table's key attributes of the start key are looked at. */
-static int start_key(struct be_req *r, const struct be_table *t, struct dx_av **esk,
-                     struct dx_buf *kb)
+static int start_key(struct be_req *r, const struct be_table *t, const struct be_table *base,
+                     const struct be_index *ix, struct dx_av **esk, struct dx_buf *kb)
 {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(r->json, "ExclusiveStartKey");
     struct dx_av *m = NULL;
@@ -257,7 +343,30 @@ static int start_key(struct be_req *r, const struct be_table *t, struct dx_av **
     if (!j || cJSON_IsNull(j))
         return DX_OK;
     int rc = dx_av_map_from_json(&r->arena, j, &m, &r->err);
-    if (rc == DX_OK) {
+    if (rc == DX_OK && base) {
+        /* An index's start key: the index keys and the table keys. */
+        struct dx_av *tk = be_key_attrs(&r->arena, base, m);
+        struct dx_buf tb = DX_BUF_INIT;
+        rc = be_key_from_key(base, tk, &tb, &r->err);
+        dx_buf_deinit(&tb);
+        if (rc == DX_OK) {
+            *esk = be_key_attrs(&r->arena, t, m);
+            if (be_key_from_key(t, *esk, &tb, &r->err) == DX_OK) {
+                dx_buf_deinit(&tb);
+                for (size_t i = 0; i < tk->u.map.n; i++) {
+                    const struct dx_av_member *e = &tk->u.map.m[i];
+                    dx_av_map_set(&r->arena, *esk, e->name, e->name_len, e->value);
+                }
+                rc = be_index_key(base, ix, *esk, kb) == DX_OK
+                         ? DX_OK
+                         : dx_error_set(&r->err, DX_E_VALIDATION,
+                                        "The provided key element does not match the schema");
+            } else {
+                dx_buf_deinit(&tb);
+                rc = DX_EREQ;
+            }
+        }
+    } else if (rc == DX_OK) {
         *esk = be_key_attrs(&r->arena, t, m);
         rc = be_key_from_key(t, *esk, kb, &r->err);
     }
@@ -456,7 +565,7 @@ static int query_walk(struct be_page *pg, MDB_txn *txn, const struct be_keycond 
             pos = sv ? sk_pos(kc, sv) : 2;
         if (pos == 0) {
             int stop;
-            rc = be__page_visit(pg, v.mv_data, v.mv_size, item, &stop);
+            rc = visit(pg, txn, &v, item, &stop);
             if (rc != DX_OK || stop)
                 goto out;
         } else if (pos == (forward ? 1 : -1) && k.mv_size < KEY_CUT) {
@@ -560,16 +669,18 @@ int be_op_Query(struct be_req *r)
         forward = 0;
     if ((rc = table_and_exprs(r, &t, &x)) != DX_OK)
         goto out;
-    if ((rc = check_index(r, t)) != DX_OK)
+    const struct be_index *ix = NULL;
+    struct be_table view;
+    if ((rc = find_index(r, t, pg.consistent, &ix)) != DX_OK)
         goto out;
-    if ((rc = start_key(r, t, &esk, &eskb)) != DX_OK)
+    page_index(&pg, r, t, ix, &view);
+    if ((rc = start_key(r, pg.t, pg.base, ix, &esk, &eskb)) != DX_OK)
         goto out;
     struct be_keycond kc;
-    if ((rc = query_keycond(r, t, x, esk, &kc)) != DX_OK)
+    if ((rc = query_keycond(r, pg.t, x, esk, &kc)) != DX_OK)
         goto out;
 
     pg.r = r;
-    pg.t = t;
     pg.x = x;
     pg.limit = ic[0].present ? ic[0].v : 0;
     pg.level = be__item_capacity_level(json_str(r, "ReturnConsumedCapacity"));
@@ -631,7 +742,7 @@ static int scan_walk(struct be_page *pg, MDB_txn *txn, uint64_t lo, uint64_t hi,
         if (rc != DX_OK)
             goto out;
         int stop;
-        rc = be__page_visit(pg, v.mv_data, v.mv_size, item, &stop);
+        rc = visit(pg, txn, &v, item, &stop);
         if (rc != DX_OK || stop)
             goto out;
         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -694,9 +805,12 @@ int be_op_Scan(struct be_req *r)
     pg.consistent = present && b;
     if ((rc = table_and_exprs(r, &t, &x)) != DX_OK)
         goto out;
-    if ((rc = check_index(r, t)) != DX_OK)
+    const struct be_index *ix = NULL;
+    struct be_table view;
+    if ((rc = find_index(r, t, pg.consistent, &ix)) != DX_OK)
         goto out;
-    if ((rc = start_key(r, t, &esk, &eskb)) != DX_OK)
+    page_index(&pg, r, t, ix, &view);
+    if ((rc = start_key(r, pg.t, pg.base, ix, &esk, &eskb)) != DX_OK)
         goto out;
 
     /* Segment s of T: hash32 in [s*2^32/T, (s+1)*2^32/T). */
@@ -716,7 +830,6 @@ int be_op_Scan(struct be_req *r)
     }
 
     pg.r = r;
-    pg.t = t;
     pg.x = x;
     pg.limit = ic[0].present ? ic[0].v : 0;
     pg.level = be__item_capacity_level(json_str(r, "ReturnConsumedCapacity"));

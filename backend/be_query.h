@@ -17,6 +17,7 @@
 #include "dx_buf.h"
 
 struct be_table;
+struct be_index;
 struct be_exprs;
 
 /* DynamoDB's page size: a page ends after the item that takes the data read to 1 MB. */
@@ -35,6 +36,11 @@ struct be_page {
     uint64_t bytes;           /* item bytes read */
     const struct dx_av *last; /* last item read */
     int more;                 /* stopped early: LastEvaluatedKey */
+    /* Added for secondary indexes: on an index read t is the index's view (be_index_view) and
+     * base the table; LastEvaluatedKey then holds the index keys and the table keys. */
+    const struct be_table *base;
+    const struct be_index *ix; /* the index read, or NULL */
+    int fetch_base; /* LSI read needing attributes it does not project: read the table's item */
 };
 
 /* Takes one item read: its stored bytes (data, len) and its decoded tree. Sets *stop when the

@@ -58,7 +58,7 @@ static char *dequote(const char *s)
 static struct dx_reply *call_raw(struct env *e, enum dx_op op, const char *text)
 {
     struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL};
-    struct dx_call c = {op, text, strlen(text)};
+    struct dx_call c = {.op = op, .body = text, .len = strlen(text)};
     dx_api_call(&e->api, &c, on_done, &w);
     pthread_mutex_lock(&w.mu);
     while (!w.reply)
@@ -794,8 +794,8 @@ static void test_validation(void **state)
          "ALL_PROJECTED_ATTRIBUTES]"},
         {DX_OP_Scan, "{'TableName':'range_t','IndexName':'nope'}", VE,
          "The table does not have the specified index: nope"},
-        {DX_OP_Scan, "{'TableName':'str_t','IndexName':'gidx'}", VE,
-         "ddax does not query secondary indexes yet: gidx"},
+        {DX_OP_Scan, "{'TableName':'str_t','IndexName':'gidx','ConsistentRead':true}", VE,
+         "Consistent reads are not supported on global secondary indexes"},
         {DX_OP_Scan, "{'TableName':'range_t','Segment':0}", VE,
          "The TotalSegments parameter is required but was not present in the request when "
          "Segment parameter is present"},
