@@ -425,5 +425,8 @@ void cache__batch_get(struct cache_wrapper *w, const struct dx_call *call, dx_ap
     b->call.op = DX_OP_BatchGetItem;
     b->body = miss_request(b, &b->call.len);
     b->call.body = b->body;
+    /* the client's headers (auth) go along to a remote upstream; call outlives the fetch */
+    b->call.head = call->head;
+    b->call.head_len = call->head_len;
     cache__forward(w, &b->call, batch_done, b);
 }

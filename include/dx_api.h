@@ -34,6 +34,12 @@ struct dx_call {
     enum dx_op op;
     const char *body; /* the request's JSON text */
     size_t len;
+    /* Optional (NULL/0 when absent): the client's raw request head, request line through the
+     * blank line. The upstream client of `ddax proxy` forwards the client's headers from it
+     * (Authorization, X-Amz-Date, X-Amz-Security-Token, Host, ...) so the upstream verifies the
+     * client's own signature. Calls that the cache builds itself carry none. */
+    const char *head;
+    size_t head_len;
 };
 
 /*

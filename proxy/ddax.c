@@ -3,10 +3,12 @@
  *
  *   ddax serve    the engine with the cache layer (item and query caches) in front
  *   ddax backend  the engine alone
+ *   ddax proxy    the cache layer in front of a remote DynamoDB-compatible endpoint
+ *                 (--upstream http://HOST:PORT); no engine, no data directory
  *
  * Once the socket is bound, exactly one line goes to stdout, "ddax <version> listening on
- * http://HOST:PORT (data in DIR)": scripts and the integration tests start ddax with --port 0
- * and read the address from it. Everything else (logs) goes to stderr.
+ * http://HOST:PORT (data in DIR)" (proxy: "(upstream URL)"): scripts and the integration tests
+ * start ddax with --port 0 and read the address from it. Everything else (logs) goes to stderr.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +21,7 @@
 #include "dx_log.h"
 #include "dx_status.h"
 #include "px_server.h"
+#include "px_upstream.h"
 
 #ifndef DDAX_VERSION
 #define DDAX_VERSION "0.0.0"
@@ -33,6 +36,7 @@ static void usage(FILE *f)
                "commands:\n"
                "  serve      DynamoDB-compatible server: the engine behind the cache layer\n"
                "  backend    the engine alone, no cache\n"
+               "  proxy      the cache layer in front of another DynamoDB-compatible endpoint\n"
                "\n"
                "options:\n"
                "  --port N             TCP port (default 8000; 0 = any free port)\n"
@@ -43,7 +47,15 @@ static void usage(FILE *f)
                "  --max-body-bytes N   largest request body (default 16777216; larger: 413)\n"
                "  --nosync             do not fsync commits (tests, benchmarks; not durable)\n"
                "\n"
-               "cache options (serve):\n"
+               "proxy options:\n"
+               "  --upstream URL       the endpoint to forward to: http://HOST:PORT (required)\n"
+               "  --upstream-timeout-ms N  connect and request timeout (default 10000)\n"
+               "  Requests are forwarded with the client's own headers (Authorization,\n"
+               "  X-Amz-Date, X-Amz-Security-Token and Host unchanged), so the upstream checks\n"
+               "  the client's own signature (an upstream that insists on its own host name\n"
+               "  needs clients that sign for that name).\n"
+               "\n"
+               "cache options (serve, proxy):\n"
                "  --cache-bytes N      memory for cached entries (default 268435456)\n"
                "  --item-ttl-ms N      item cache TTL (default 300000 as DAX; 0 = no expiry)\n"
                "  --query-ttl-ms N     Query/Scan cache TTL (default 300000; 0 = not cached)\n"
@@ -84,6 +96,8 @@ struct args {
     const char *log_level;
     long long max_body;
     int nosync;
+    const char *upstream;
+    long long upstream_timeout_ms;
     struct cache_options cache;
 };
 
@@ -96,6 +110,7 @@ static int parse_args(int argc, char **argv, struct args *a)
     a->threads = 0;
     a->log_level = "info";
     a->max_body = 16 * 1024 * 1024;
+    a->upstream_timeout_ms = 10000;
     cache_options_init(&a->cache);
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -122,10 +137,12 @@ static int parse_args(int argc, char **argv, struct args *a)
             continue;
         }
         /* Options with a value: "--opt VALUE" or "--opt=VALUE". */
-        static const char *const with_value[] = {
-            "--port",         "--bind",           "--data",        "--threads",
-            "--log-level",    "--max-body-bytes", "--cache-bytes", "--item-ttl-ms",
-            "--query-ttl-ms", "--negative-ttl-ms"};
+        static const char *const with_value[] = {"--port",         "--bind",
+                                                 "--data",         "--threads",
+                                                 "--log-level",    "--max-body-bytes",
+                                                 "--cache-bytes",  "--item-ttl-ms",
+                                                 "--query-ttl-ms", "--negative-ttl-ms",
+                                                 "--upstream",     "--upstream-timeout-ms"};
         const char *name = NULL, *val = NULL;
         size_t nlen = strcspn(arg, "=");
         for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
@@ -157,6 +174,13 @@ static int parse_args(int argc, char **argv, struct args *a)
             if (parse_num(val, 0, (long long)1 << 50, &v))
                 return bad_usage("--cache-bytes: '%s' is not a number of bytes", val);
             a->cache.max_bytes = (size_t)v;
+        } else if (!strcmp(name, "--upstream")) {
+            a->upstream = val;
+        } else if (!strcmp(name, "--upstream-timeout-ms")) {
+            if (parse_num(val, 1, 3600 * 1000, &v))
+                return bad_usage("--upstream-timeout-ms: '%s' is not a number of milliseconds",
+                                 val);
+            a->upstream_timeout_ms = v;
         } else if (!strncmp(name, "--", 2) && strstr(name, "-ttl-ms")) {
             if (parse_num(val, 0, (long long)1 << 50, &v))
                 return bad_usage("%s is not a number of milliseconds", val);
@@ -182,11 +206,19 @@ static int parse_args(int argc, char **argv, struct args *a)
         }
     }
     if (!a->command)
-        return bad_usage("no command given (serve or backend)%s", "");
-    if (strcmp(a->command, "serve") && strcmp(a->command, "backend")) {
-        if (!strcmp(a->command, "proxy"))
-            return bad_usage("'%s' is not implemented yet; use serve or backend", a->command);
-        return bad_usage("unknown command '%s' (serve or backend)", a->command);
+        return bad_usage("no command given (serve, backend or proxy)%s", "");
+    if (strcmp(a->command, "serve") && strcmp(a->command, "backend") && strcmp(a->command, "proxy"))
+        return bad_usage("unknown command '%s' (serve, backend or proxy)", a->command);
+    if (!strcmp(a->command, "proxy")) {
+        if (!a->upstream)
+            return bad_usage("proxy needs --upstream http://HOST:PORT%s", "");
+        char host[256];
+        int port;
+        const char *why;
+        if (px_upstream_parse_url(a->upstream, host, sizeof(host), &port, &why) != DX_OK)
+            return bad_usage("--upstream: %s", why);
+    } else if (a->upstream) {
+        return bad_usage("--upstream is only for 'ddax proxy'%s", "");
     }
     return -1;
 }
@@ -203,18 +235,33 @@ int main(int argc, char **argv)
     dx_log_parse_level(a.log_level, &lvl);
     dx_log_set_level(lvl);
 
-    struct be_options bo = {.data_dir = a.data, .nosync = a.nosync};
+    int proxy = !strcmp(a.command, "proxy");
     struct backend *be = NULL;
-    if (be_open(&bo, &be) != DX_OK) {
-        fprintf(stderr, "ddax: cannot open the data directory '%s' (see the log above)\n", a.data);
-        return 1;
+    struct px_upstream *up = NULL;
+    struct dx_api api;
+    if (proxy) {
+        struct px_upstream_options uo = {.url = a.upstream,
+                                         .timeout_ms = (int)a.upstream_timeout_ms};
+        if (px_upstream_new(&uo, &up) != DX_OK) {
+            fprintf(stderr, "ddax: cannot use the upstream '%s' (see the log above)\n", a.upstream);
+            return 1;
+        }
+        api = px_upstream_api(up);
+    } else {
+        struct be_options bo = {.data_dir = a.data, .nosync = a.nosync};
+        if (be_open(&bo, &be) != DX_OK) {
+            fprintf(stderr, "ddax: cannot open the data directory '%s' (see the log above)\n",
+                    a.data);
+            return 1;
+        }
+        api = be_api(be);
     }
-    struct dx_api api = be_api(be);
     struct cache *cache = NULL;
-    if (!strcmp(a.command, "serve")) {
+    if (!strcmp(a.command, "serve") || proxy) {
         if (cache_new(&a.cache, &cache) != DX_OK) {
             fprintf(stderr, "ddax: invalid cache options\n");
             be_close(be);
+            px_upstream_free(up);
             return 1;
         }
         api = cache_wrap(cache, api);
@@ -231,15 +278,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "ddax: cannot listen on %s:%lld (see the log above)\n", a.bind, a.port);
         be_close(be);
         cache_free(cache);
+        px_upstream_free(up);
         return 1;
     }
     int v6 = strchr(a.bind, ':') != NULL;
-    printf("ddax " DDAX_VERSION " listening on http://%s%s%s:%d (data in %s)\n", v6 ? "[" : "",
-           a.bind, v6 ? "]" : "", px_server_port(srv), a.data);
+    printf("ddax " DDAX_VERSION " listening on http://%s%s%s:%d (%s %s)\n", v6 ? "[" : "", a.bind,
+           v6 ? "]" : "", px_server_port(srv), proxy ? "upstream" : "data in",
+           proxy ? a.upstream : a.data);
     fflush(stdout);
 
     px_server_run(srv);
-    be_close(be); /* finishes queued writes; their answers are parked in the workers */
+    if (be)
+        be_close(be);     /* finishes queued writes; their answers are parked in the workers */
+    px_upstream_free(up); /* fails calls still out; the workers' loops (bases) still exist */
     px_server_free(srv);
     cache_free(cache); /* no call is in flight any more */
     dx_info("stopped");

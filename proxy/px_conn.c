@@ -230,7 +230,11 @@ static void dispatch(struct px_conn *c, const char *body, size_t len)
         finish_request(c);
         return;
     }
-    struct dx_call call = {.op = v->op, .body = body, .len = len};
+    struct dx_call call = {.op = v->op,
+                           .body = body,
+                           .len = len,
+                           .head = c->req.head,
+                           .head_len = c->req.header_len - c->req.head_start};
     c->body = body;
     c->body_len = len;
     c->state = CS_CALL;
@@ -464,6 +468,11 @@ void px_conn_accept(struct px_worker *w, evutil_socket_t fd)
     bufferevent_set_timeouts(bev, &idle, &idle);
     bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+struct event_base *px_worker_current_base(void)
+{
+    return cur_worker ? cur_worker->base : NULL;
 }
 
 void px_worker_run_completions(struct px_worker *w)

@@ -55,6 +55,9 @@ struct px_worker {
     struct event *accept_pause; /* resumes accepting after running out of descriptors */
 };
 
+/* The event_base of the worker running on the calling thread; NULL on other threads. */
+struct event_base *px_worker_current_base(void);
+
 /* Takes ownership of fd, an accepted socket. */
 void px_conn_accept(struct px_worker *w, evutil_socket_t fd);
 /* Runs the completions other threads posted to w. On w's thread. */

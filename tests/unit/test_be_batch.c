@@ -60,7 +60,7 @@ static struct dx_reply *call(struct env *e, enum dx_op op, const char *body)
 {
     struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL};
     char *text = dequote(body);
-    struct dx_call c = {op, text, strlen(text)};
+    struct dx_call c = {.op = op, .body = text, .len = strlen(text)};
     dx_api_call(&e->api, &c, on_done, &w);
     pthread_mutex_lock(&w.mu);
     while (!w.reply)

@@ -1,0 +1,772 @@
+/*
+ * The remote upstream client (see px_upstream.h): per-worker pools of keep-alive HTTP/1.1
+ * connections on libevent bufferevents, a small response framer, timeouts, and one retry for
+ * the stale keep-alive race.
+ *
+ * A request (struct up_req) keeps its bytes until it is answered, so when a reused keep-alive
+ * connection turns out to have been closed by the upstream (it timed the connection out while
+ * we were sending), the same bytes go once more on a fresh connection — only where that is
+ * safe: a read that got no answer byte, or a write whose bytes had not yet left our buffer.
+ * A write the upstream may have received is never resent (it may have acted on it), nor
+ * anything on a connection's first use. Idle connections are checked before reuse (a peek
+ * for a close that already arrived), which takes most stale ones out before they are used.
+ * Connections are freed only from their own callbacks or from the request timer, and always
+ * detached from their request first.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include "dx_alloc.h"
+#include "dx_log.h"
+#include "dx_status.h"
+#include "px_conn.h"
+#include "px_http.h"
+#include "px_upstream.h"
+
+#define MAX_RESPONSE_HEAD (64u * 1024u)
+#define MAX_RESPONSE_BODY ((uint64_t)64 * 1024 * 1024)
+
+struct up_pool;
+struct up_req;
+
+struct up_conn {
+    struct up_pool *pool;
+    struct bufferevent *bev;
+    struct up_conn *prev, *next; /* the pool's list of every connection */
+    struct up_conn *idle_next;   /* the pool's idle stack */
+    struct up_req *req;          /* NULL: idle */
+    unsigned connected : 1;
+    unsigned reused : 1; /* answered a request before: may have been closed meanwhile */
+    unsigned got : 1;    /* answer bytes arrived for the current request */
+    unsigned sent : 1;   /* the current request's bytes all left our output buffer */
+    unsigned head_done : 1;
+    struct px_upresp resp;
+    struct px_http_chunked chunk;
+};
+
+struct up_pool {
+    struct px_upstream *u;
+    struct event_base *base;
+    struct up_pool *next;
+    struct up_conn *conns;
+    struct up_conn *idle;
+    int nidle;
+};
+
+struct up_req {
+    struct up_pool *pool;
+    struct up_conn *conn;
+    char *buf; /* the whole request, kept for a retry */
+    size_t len;
+    enum dx_op op;
+    dx_api_done_cb done;
+    void *arg;
+    struct event *timer;
+    unsigned retried : 1;
+};
+
+struct px_upstream {
+    char url[512];
+    char host[256];
+    char hostport[300]; /* for our own Host header */
+    int port;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    int timeout_ms;
+    int max_idle;
+    uint64_t id; /* tells thread-local caches apart across instances */
+    pthread_mutex_t mu;
+    struct up_pool *pools;
+};
+
+static uint64_t next_id = 1;
+static __thread struct event_base *tl_base;
+static __thread struct up_pool *tl_pool;
+static __thread uint64_t tl_pool_id;
+
+void px_upstream_use_base(struct event_base *base)
+{
+    tl_base = base;
+}
+
+/* --- URL --- */
+
+int px_upstream_parse_url(const char *url, char *host, size_t hostcap, int *port, const char **why)
+{
+    const char *p;
+    *why = NULL;
+    if (!strncasecmp(url, "https://", 8)) {
+        *why = "https upstreams are not supported yet";
+        return DX_EINVAL;
+    }
+    if (strncasecmp(url, "http://", 7)) {
+        *why = "the upstream URL must start with http://";
+        return DX_EINVAL;
+    }
+    p = url + 7;
+    const char *hs, *he, *rest;
+    if (*p == '[') {
+        hs = p + 1;
+        he = strchr(hs, ']');
+        if (!he) {
+            *why = "unterminated [IPv6] address in the upstream URL";
+            return DX_EINVAL;
+        }
+        rest = he + 1;
+    } else {
+        hs = p;
+        he = p + strcspn(p, ":/?#");
+        rest = he;
+    }
+    if (he == hs || (size_t)(he - hs) >= hostcap) {
+        *why = "no host in the upstream URL";
+        return DX_EINVAL;
+    }
+    memcpy(host, hs, (size_t)(he - hs));
+    host[he - hs] = '\0';
+    *port = 80;
+    if (*rest == ':') {
+        char *end;
+        errno = 0;
+        long v = strtol(rest + 1, &end, 10);
+        if (end == rest + 1 || errno || v < 1 || v > 65535) {
+            *why = "bad port in the upstream URL";
+            return DX_EINVAL;
+        }
+        *port = (int)v;
+        rest = end;
+    }
+    if (*rest && strcmp(rest, "/")) {
+        *why = "the upstream URL must not have a path or query (http://HOST:PORT)";
+        return DX_EINVAL;
+    }
+    return DX_OK;
+}
+
+/* --- response framing --- */
+
+static int ieq(const char *a, size_t alen, const char *lit)
+{
+    return strlen(lit) == alen && !strncasecmp(a, lit, alen);
+}
+
+/* Does the comma-separated list v[0..n) contain token tok? */
+static int has_token(const char *v, size_t n, const char *tok)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < n && v[i] != ',')
+            i++;
+        size_t e = i;
+        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+            e--;
+        if (e > s && ieq(v + s, e - s, tok))
+            return 1;
+    }
+    return 0;
+}
+
+/* Last token of a list (for Transfer-Encoding). */
+static int last_token_is(const char *v, size_t n, const char *tok)
+{
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    size_t s = n;
+    while (s && v[s - 1] != ',')
+        s--;
+    while (s < n && (v[s] == ' ' || v[s] == '\t'))
+        s++;
+    return ieq(v + s, n - s, tok);
+}
+
+static const char *find_crlfcrlf(const char *p, size_t len)
+{
+    for (size_t i = 0; i + 3 < len; i++)
+        if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' && p[i + 3] == '\n')
+            return p + i;
+    return NULL;
+}
+
+enum px_upresp_result px_upresp_parse(const char *buf, size_t len, struct px_upresp *out)
+{
+    size_t pos = 0;
+    for (;;) {
+        memset(out, 0, sizeof(*out));
+        const char *p = buf + pos;
+        size_t n = len - pos;
+        /* Fail early on garbage instead of waiting for a blank line that never comes. */
+        static const char proto[] = "HTTP/1.";
+        for (size_t i = 0; i < n && i < 7; i++)
+            if (p[i] != proto[i])
+                return PX_UPRESP_ERROR;
+        const char *end = find_crlfcrlf(p, n);
+        if (!end)
+            return n > MAX_RESPONSE_HEAD ? PX_UPRESP_ERROR : PX_UPRESP_AGAIN;
+        size_t hl = (size_t)(end - p) + 4;
+        if (hl < 13 || (p[7] != '0' && p[7] != '1') || p[8] != ' ')
+            return PX_UPRESP_ERROR;
+        int minor = p[7] - '0';
+        int status = 0;
+        for (int i = 9; i < 12; i++) {
+            if (p[i] < '0' || p[i] > '9')
+                return PX_UPRESP_ERROR;
+            status = status * 10 + (p[i] - '0');
+        }
+        if (p[12] != ' ' && p[12] != '\r')
+            return PX_UPRESP_ERROR;
+        if (status < 100)
+            return PX_UPRESP_ERROR;
+        if (status >= 100 && status < 200) {
+            if (status == 101)
+                return PX_UPRESP_ERROR; /* we never ask to switch protocols */
+            pos += hl;
+            continue;
+        }
+        out->status = status;
+        out->keep_alive = minor >= 1;
+        int conn_close = 0, conn_keep = 0, te = 0;
+        const char *line = memchr(p, '\n', hl) + 1;
+        const char *stop = p + hl - 2;
+        while (line < stop) {
+            const char *eol = memchr(line, '\n', (size_t)(stop + 2 - line));
+            size_t ll = (size_t)(eol - line);
+            if (ll && line[ll - 1] == '\r')
+                ll--;
+            const char *colon = memchr(line, ':', ll);
+            if (!colon || colon == line)
+                return PX_UPRESP_ERROR;
+            size_t nl = (size_t)(colon - line);
+            const char *v = colon + 1;
+            size_t vl = ll - nl - 1;
+            while (vl && (*v == ' ' || *v == '\t'))
+                v++, vl--;
+            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+                vl--;
+            if (ieq(line, nl, "content-length")) {
+                uint64_t cl = 0;
+                if (!vl || vl > 15)
+                    return PX_UPRESP_ERROR;
+                for (size_t i = 0; i < vl; i++) {
+                    if (v[i] < '0' || v[i] > '9')
+                        return PX_UPRESP_ERROR;
+                    cl = cl * 10 + (uint64_t)(v[i] - '0');
+                }
+                if (out->has_content_length && out->content_length != cl)
+                    return PX_UPRESP_ERROR;
+                out->has_content_length = 1;
+                out->content_length = cl;
+            } else if (ieq(line, nl, "transfer-encoding")) {
+                te = 1;
+                out->chunked = (unsigned)last_token_is(v, vl, "chunked");
+            } else if (ieq(line, nl, "connection")) {
+                conn_close |= has_token(v, vl, "close");
+                conn_keep |= has_token(v, vl, "keep-alive");
+            }
+            line = eol + 1;
+        }
+        if (conn_close)
+            out->keep_alive = 0;
+        else if (conn_keep)
+            out->keep_alive = 1;
+        out->header_len = pos + hl;
+        if (status == 204 || status == 304) {
+            out->chunked = 0;
+            out->has_content_length = 1;
+            out->content_length = 0;
+        } else if (te) {
+            out->has_content_length = 0;
+            out->content_length = 0;
+            if (!out->chunked) {
+                out->until_close = 1;
+                out->keep_alive = 0;
+            }
+        } else if (!out->has_content_length) {
+            out->until_close = 1;
+            out->keep_alive = 0;
+        }
+        if (out->content_length > MAX_RESPONSE_BODY)
+            return PX_UPRESP_ERROR;
+        return PX_UPRESP_DONE;
+    }
+}
+
+/* --- pools and connections --- */
+
+static struct up_pool *pool_get(struct px_upstream *u)
+{
+    struct event_base *base = tl_base ? tl_base : px_worker_current_base();
+    if (!base)
+        return NULL;
+    if (tl_pool && tl_pool_id == u->id && tl_pool->base == base)
+        return tl_pool;
+    pthread_mutex_lock(&u->mu);
+    struct up_pool *p = u->pools;
+    while (p && p->base != base)
+        p = p->next;
+    if (!p) {
+        p = dx_calloc(1, sizeof(*p));
+        p->u = u;
+        p->base = base;
+        p->next = u->pools;
+        u->pools = p;
+    }
+    pthread_mutex_unlock(&u->mu);
+    tl_pool = p;
+    tl_pool_id = u->id;
+    return p;
+}
+
+static void idle_remove(struct up_conn *c)
+{
+    struct up_pool *p = c->pool;
+    for (struct up_conn **pp = &p->idle; *pp; pp = &(*pp)->idle_next)
+        if (*pp == c) {
+            *pp = c->idle_next;
+            c->idle_next = NULL;
+            p->nidle--;
+            return;
+        }
+}
+
+/* Unlinks c from its pool's list and frees it; c is on no idle stack. */
+static void conn_destroy(struct up_conn *c)
+{
+    struct up_pool *p = c->pool;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        p->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    bufferevent_free(c->bev);
+    dx_free(c);
+}
+
+/* Frees c; it must have no request (detach first). */
+static void conn_free(struct up_conn *c)
+{
+    if (!c->req)
+        idle_remove(c);
+    conn_destroy(c);
+}
+
+static void req_finish(struct up_req *r, struct dx_reply *reply)
+{
+    if (r->timer)
+        event_free(r->timer);
+    dx_free(r->buf);
+    dx_api_done_cb done = r->done;
+    void *arg = r->arg;
+    dx_free(r);
+    done(reply, arg);
+}
+
+static void req_fail(struct up_req *r, int unavailable, const char *reason)
+{
+    struct px_upstream *u = r->pool->u;
+    dx_warn("upstream %s: %s %s (answered %d)", u->url, dx_op_name(r->op), reason,
+            unavailable ? 503 : 500);
+    struct dx_reply *reply =
+        unavailable ? dx_reply_errorf(DX_E_SERVICE_UNAVAILABLE, "Service unavailable")
+                    : dx_reply_errorf(DX_E_INTERNAL_SERVER_ERROR,
+                                      "The server encountered an internal error trying to "
+                                      "fulfill the request.");
+    req_finish(r, reply);
+}
+
+static void req_start(struct up_req *r, int fresh);
+
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_write_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static struct up_conn *conn_new(struct up_pool *p)
+{
+    struct px_upstream *u = p->u;
+    struct bufferevent *bev = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev)
+        return NULL;
+    struct up_conn *c = dx_calloc(1, sizeof(*c));
+    c->pool = p;
+    c->bev = bev;
+    c->next = p->conns;
+    if (p->conns)
+        p->conns->prev = c;
+    p->conns = c;
+    bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    if (bufferevent_socket_connect(bev, (struct sockaddr *)&u->addr, (int)u->addrlen) != 0) {
+        conn_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Detaches the request of c (if any) and returns it. */
+static struct up_req *conn_detach(struct up_conn *c)
+{
+    struct up_req *r = c->req;
+    c->req = NULL;
+    if (r)
+        r->conn = NULL;
+    return r;
+}
+
+/* The answer of c is complete: body [hl, hl+blen) of the input, decoded already. */
+static void conn_answered(struct up_conn *c, int status, const char *body, size_t blen,
+                          size_t consumed)
+{
+    struct up_pool *p = c->pool;
+    char *copy = dx_malloc(blen + 1);
+    memcpy(copy, body, blen);
+    copy[blen] = '\0';
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    evbuffer_drain(in, consumed);
+    struct up_req *r = conn_detach(c);
+    int keep = c->resp.keep_alive && evbuffer_get_length(in) == 0 && p->nidle < p->u->max_idle;
+    c->head_done = 0;
+    c->got = 0;
+    memset(&c->chunk, 0, sizeof(c->chunk));
+    if (keep) {
+        c->reused = 1;
+        c->idle_next = p->idle;
+        p->idle = c;
+        p->nidle++;
+    } else {
+        conn_free(c);
+    }
+    req_finish(r, dx_reply_new(status, copy, blen));
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct up_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t len = evbuffer_get_length(in);
+    if (!c->req) {
+        /* An idle connection has nothing to say: drop it. */
+        conn_free(c);
+        return;
+    }
+    if (!len)
+        return;
+    c->got = 1;
+    /* A sized body: wait for all of it before making the input contiguous (once). */
+    if (c->head_done && !c->resp.chunked && !c->resp.until_close &&
+        len < c->resp.header_len + c->resp.content_length)
+        return;
+    char *p = (char *)evbuffer_pullup(in, -1);
+    if (!c->head_done) {
+        enum px_upresp_result rr = px_upresp_parse(p, len, &c->resp);
+        if (rr == PX_UPRESP_AGAIN)
+            return;
+        if (rr == PX_UPRESP_ERROR) {
+            struct up_req *r = conn_detach(c);
+            conn_free(c);
+            req_fail(r, 0, "sent a malformed HTTP response");
+            return;
+        }
+        c->head_done = 1;
+    }
+    size_t hl = c->resp.header_len;
+    if (c->resp.chunked) {
+        size_t consumed;
+        enum px_http_result cr =
+            px_http_chunked_scan(p + hl, len - hl, MAX_RESPONSE_BODY, &c->chunk, &consumed);
+        if (cr == PX_HTTP_AGAIN)
+            return;
+        if (cr == PX_HTTP_ERROR) {
+            struct up_req *r = conn_detach(c);
+            conn_free(c);
+            req_fail(r, 0, "sent a malformed chunked body");
+            return;
+        }
+        size_t blen;
+        px_http_chunked_decode(p + hl, consumed, &blen);
+        conn_answered(c, c->resp.status, p + hl, blen, hl + consumed);
+        return;
+    }
+    if (c->resp.until_close)
+        return; /* complete at EOF */
+    if (len - hl < c->resp.content_length)
+        return;
+    conn_answered(c, c->resp.status, p + hl, (size_t)c->resp.content_length,
+                  hl + (size_t)c->resp.content_length);
+}
+
+/* The output buffer drained: the request is in the kernel's hands (or the upstream's). */
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct up_conn *c = arg;
+    if (c->req)
+        c->sent = 1;
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct up_conn *c = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        c->connected = 1;
+        return;
+    }
+    if (!c->req) {
+        conn_free(c); /* an idle connection closed by the upstream */
+        return;
+    }
+    if ((what & BEV_EVENT_EOF) && c->head_done && c->resp.until_close) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        size_t len = evbuffer_get_length(in);
+        char *p = (char *)evbuffer_pullup(in, -1);
+        size_t hl = c->resp.header_len;
+        c->resp.keep_alive = 0;
+        conn_answered(c, c->resp.status, p + hl, len - hl, len);
+        return;
+    }
+    char reason[256];
+    if (what & BEV_EVENT_ERROR) {
+        int e = EVUTIL_SOCKET_ERROR();
+        snprintf(reason, sizeof(reason), "%s: %s",
+                 c->connected ? "connection failed" : "cannot connect",
+                 e ? evutil_socket_error_to_string(e) : "error");
+    } else {
+        snprintf(reason, sizeof(reason), "closed the connection %s",
+                 c->got ? "in the middle of an answer" : "without answering");
+    }
+    int retry = c->reused && !c->got && (!(dx_op_flags(c->req->op) & DX_OPF_WRITE) || !c->sent);
+    int unavailable = !c->connected;
+    struct up_req *r = conn_detach(c);
+    conn_free(c);
+    if (retry && !r->retried) {
+        dx_debug("upstream: reused connection was closed (%s); retrying once", reason);
+        r->retried = 1;
+        req_start(r, 1);
+        return;
+    }
+    req_fail(r, unavailable, reason);
+}
+
+static void req_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct up_req *r = arg;
+    struct up_conn *c = r->conn;
+    int unavailable = c && !c->connected;
+    if (c) {
+        conn_detach(c);
+        conn_free(c);
+    }
+    char reason[96];
+    snprintf(reason, sizeof(reason), "%s within %d ms", unavailable ? "no connection" : "no answer",
+             r->pool->u->timeout_ms);
+    req_fail(r, unavailable, reason);
+}
+
+/* Sends r on an idle connection (unless fresh) or a new one. */
+static void req_start(struct up_req *r, int fresh)
+{
+    struct up_pool *p = r->pool;
+    struct up_conn *c = NULL;
+    while (!fresh && p->idle && !c) {
+        c = p->idle;
+        p->idle = c->idle_next;
+        c->idle_next = NULL;
+        p->nidle--;
+        /* Closed by the upstream (or talking out of turn) while idle: not usable. */
+        char b;
+        ssize_t n = recv(bufferevent_getfd(c->bev), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            conn_destroy(c);
+            c = NULL;
+        }
+    }
+    if (!c)
+        c = conn_new(p);
+    if (!c) {
+        req_fail(r, 1, "cannot create a connection");
+        return;
+    }
+    c->req = r;
+    r->conn = c;
+    c->got = 0;
+    c->sent = 0;
+    c->head_done = 0;
+    memset(&c->chunk, 0, sizeof(c->chunk));
+    bufferevent_write(c->bev, r->buf, r->len);
+}
+
+/* --- building the request --- */
+
+/* Headers never forwarded: hop-by-hop ones, the length we recompute, and Accept-Encoding
+ * (the answer body is passed on as is, so it must not come back compressed). */
+static int skip_header(const char *name, size_t n)
+{
+    static const char *const skip[] = {"connection",
+                                       "keep-alive",
+                                       "proxy-connection",
+                                       "transfer-encoding",
+                                       "content-length",
+                                       "expect",
+                                       "te",
+                                       "upgrade",
+                                       "trailer",
+                                       "accept-encoding",
+                                       "proxy-authorization"};
+    for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+        if (ieq(name, n, skip[i]))
+            return 1;
+    return 0;
+}
+
+static void put(char **w, const void *s, size_t n)
+{
+    memcpy(*w, s, n);
+    *w += n;
+}
+
+static void build_request(struct px_upstream *u, const struct dx_call *call, struct up_req *r)
+{
+    size_t cap = call->len + call->head_len + strlen(u->hostport) + 256;
+    char *buf = dx_malloc(cap);
+    char *w = buf;
+    put(&w, "POST / HTTP/1.1\r\n", 17);
+    int have_host = 0, have_target = 0, have_ctype = 0;
+    if (call->head && call->head_len) {
+        const char *p = call->head, *end = call->head + call->head_len;
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl ? nl + 1 : end; /* skip the request line */
+        while (p < end) {
+            const char *eol = memchr(p, '\n', (size_t)(end - p));
+            if (!eol)
+                eol = end;
+            size_t ll = (size_t)(eol - p);
+            if (ll && p[ll - 1] == '\r')
+                ll--;
+            if (!ll)
+                break; /* the blank line */
+            const char *colon = memchr(p, ':', ll);
+            if (colon) {
+                size_t nlen = (size_t)(colon - p);
+                if (!skip_header(p, nlen)) {
+                    have_host |= ieq(p, nlen, "host");
+                    have_target |= ieq(p, nlen, "x-amz-target");
+                    have_ctype |= ieq(p, nlen, "content-type");
+                    put(&w, p, ll);
+                    put(&w, "\r\n", 2);
+                }
+            }
+            p = eol + 1;
+        }
+    }
+    if (!have_host)
+        w += sprintf(w, "Host: %s\r\n", u->hostport);
+    if (!have_target)
+        w += sprintf(w, "X-Amz-Target: %s.%s\r\n",
+                     dx_op_service(call->op) == DX_SVC_STREAMS ? "DynamoDBStreams_20120810"
+                                                               : "DynamoDB_20120810",
+                     dx_op_name(call->op));
+    if (!have_ctype)
+        w += sprintf(w, "Content-Type: application/x-amz-json-1.0\r\n");
+    w += sprintf(w, "Content-Length: %zu\r\n\r\n", call->len);
+    put(&w, call->body, call->len);
+    r->buf = buf;
+    r->len = (size_t)(w - buf);
+}
+
+static void api_call(void *self, const struct dx_call *call, dx_api_done_cb done, void *arg)
+{
+    struct px_upstream *u = self;
+    struct up_pool *p = pool_get(u);
+    if (!p) {
+        dx_error_log("upstream: called outside a worker thread");
+        done(dx_reply_errorf(DX_E_INTERNAL_SERVER_ERROR, "The server encountered an internal "
+                                                         "error trying to fulfill the request."),
+             arg);
+        return;
+    }
+    struct up_req *r = dx_calloc(1, sizeof(*r));
+    r->pool = p;
+    r->op = call->op;
+    r->done = done;
+    r->arg = arg;
+    build_request(u, call, r);
+    r->timer = evtimer_new(p->base, req_timeout_cb, r);
+    struct timeval tv = {u->timeout_ms / 1000, (u->timeout_ms % 1000) * 1000};
+    evtimer_add(r->timer, &tv);
+    req_start(r, 0);
+}
+
+static const struct dx_api_vtbl upstream_vtbl = {.call = api_call};
+
+struct dx_api px_upstream_api(struct px_upstream *u)
+{
+    struct dx_api a = {.vt = &upstream_vtbl, .self = u};
+    return a;
+}
+
+int px_upstream_new(const struct px_upstream_options *o, struct px_upstream **out)
+{
+    struct px_upstream *u = dx_calloc(1, sizeof(*u));
+    const char *why;
+    if (strlen(o->url) >= sizeof(u->url) ||
+        px_upstream_parse_url(o->url, u->host, sizeof(u->host), &u->port, &why) != DX_OK) {
+        dx_error_log("bad upstream URL '%s': %s", o->url, why ? why : "too long");
+        dx_free(u);
+        return DX_EINVAL;
+    }
+    snprintf(u->url, sizeof(u->url), "%s", o->url);
+    int v6 = strchr(u->host, ':') != NULL;
+    snprintf(u->hostport, sizeof(u->hostport), "%s%s%s:%d", v6 ? "[" : "", u->host, v6 ? "]" : "",
+             u->port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    char ps[16];
+    snprintf(ps, sizeof(ps), "%d", u->port);
+    int gai = getaddrinfo(u->host, ps, &hints, &res);
+    if (gai != 0) {
+        dx_error_log("cannot resolve upstream host '%s': %s", u->host, gai_strerror(gai));
+        dx_free(u);
+        return DX_EINVAL;
+    }
+    memcpy(&u->addr, res->ai_addr, res->ai_addrlen);
+    u->addrlen = (socklen_t)res->ai_addrlen;
+    freeaddrinfo(res);
+    u->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
+    u->max_idle = o->max_idle_conns > 0 ? o->max_idle_conns : 64;
+    u->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_init(&u->mu, NULL);
+    *out = u;
+    return DX_OK;
+}
+
+void px_upstream_free(struct px_upstream *u)
+{
+    if (!u)
+        return;
+    struct up_pool *p = u->pools;
+    while (p) {
+        struct up_pool *next = p->next;
+        while (p->conns) {
+            struct up_conn *c = p->conns;
+            struct up_req *r = conn_detach(c);
+            conn_free(c);
+            if (r)
+                req_fail(r, 1, "shutting down");
+        }
+        dx_free(p);
+        p = next;
+    }
+    pthread_mutex_destroy(&u->mu);
+    dx_free(u);
+}

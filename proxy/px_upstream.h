@@ -1,0 +1,77 @@
+/*
+ * The remote upstream client: an implementation of the DynamoDB API interface (dx_api.h) that
+ * forwards every call over HTTP/1.1 to another DynamoDB-compatible endpoint (`ddax proxy
+ * --upstream URL`). Plain http only for now (TLS and SigV4 re-signing come later).
+ *
+ * Pass-through signing: when the call carries the client's request head (dx_call.head), every
+ * end-to-end header of the client is forwarded unchanged — Authorization, X-Amz-Date,
+ * X-Amz-Security-Token, X-Amz-Target, Content-Type, and the client's Host header too, so the
+ * upstream can verify the client's own SigV4 signature (a signature only verifies with the Host
+ * it was made for). Hop-by-hop headers (Connection, Transfer-Encoding, Expect, ...) and
+ * Accept-Encoding are dropped and Content-Length is recomputed. Calls without a head (requests
+ * the cache rebuilt) are sent with our own X-Amz-Target, Content-Type and Host.
+ *
+ * Each worker thread keeps its own pool of keep-alive connections on its own event_base (the
+ * one px_worker_current_base names, or the one set with px_upstream_use_base). Calls must be
+ * made on a thread running such a loop; done runs later on that same thread. Upstream answers,
+ * errors included, are passed on as sent (status and body); when the upstream cannot be reached
+ * or does not answer in time, the reply is DynamoDB's 503 ServiceUnavailableException
+ * (connection refused / failed) or 500 InternalServerError (timeout, broken answer), and the
+ * reason is logged once per failure.
+ */
+#ifndef PX_UPSTREAM_H
+#define PX_UPSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "dx_api.h"
+
+struct event_base;
+struct px_upstream;
+
+struct px_upstream_options {
+    const char *url;    /* "http://HOST[:PORT][/]" */
+    int timeout_ms;     /* connect and whole-request timeout; 0 = 10000 */
+    int max_idle_conns; /* idle keep-alive connections kept per worker; 0 = 64 */
+};
+
+/* Parses an upstream URL. host (NUL-terminated) gets at most hostcap bytes; IPv6 literals are
+ * written without brackets. Returns DX_OK, or DX_EINVAL with a static reason in *why ("https
+ * upstreams are not supported yet", ...). */
+int px_upstream_parse_url(const char *url, char *host, size_t hostcap, int *port, const char **why);
+
+/* A new upstream client. Returns DX_OK, or DX_EINVAL (bad URL; reason logged). Free with
+ * px_upstream_free once no call is in flight and the workers' loops have stopped. */
+int px_upstream_new(const struct px_upstream_options *opts, struct px_upstream **out);
+void px_upstream_free(struct px_upstream *u);
+
+/* The dx_api view of u (valid until px_upstream_free). */
+struct dx_api px_upstream_api(struct px_upstream *u);
+
+/* Names the event_base of the calling thread for calls made outside a px_server worker
+ * (tests, tools). NULL: back to the worker's. */
+void px_upstream_use_base(struct event_base *base);
+
+/* HTTP/1.1 response framing: a pure function over a buffer. */
+enum px_upresp_result { PX_UPRESP_DONE = 0, PX_UPRESP_AGAIN = 1, PX_UPRESP_ERROR = -1 };
+
+struct px_upresp {
+    int status;
+    size_t header_len;       /* bytes of the head through the blank line */
+    uint64_t content_length; /* with has_content_length */
+    unsigned has_content_length : 1;
+    unsigned chunked : 1;
+    unsigned keep_alive : 1;  /* the connection may be reused after this response */
+    unsigned until_close : 1; /* body runs until the upstream closes */
+};
+
+/*
+ * Parses a response head at buf[0..len). Interim 1xx responses are skipped (header_len then
+ * covers them too). On DONE, the body starts at buf + header_len: content_length bytes, or a
+ * chunked body (px_http_chunked_scan), or (until_close) everything until EOF. A 204/304
+ * response, or one to HEAD, has no body; this parser is for answers to POST, so only 204 and
+ * 304 are special.
+ */
+enum px_upresp_result px_upresp_parse(const char *buf, size_t len, struct px_upresp *out);
+
+#endif

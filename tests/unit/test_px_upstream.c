@@ -1,0 +1,529 @@
+/*
+ * px_upstream: the response framer (a table, each case also fed one byte at a time: every
+ * strict prefix of a good head must say "need more bytes"), the URL parser, and real loopback
+ * exchanges with a small fake upstream written here with plain sockets and a thread:
+ * forwarding with the client's headers, keep-alive reuse, an upstream 400 passed through as
+ * sent, the stale keep-alive retry, upstream down (503) and a silent upstream (timeout, 500).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <event2/event.h>
+#include "dx_api.h"
+#include "dx_status.h"
+#include "px_upstream.h"
+
+/* --- response framing --- */
+
+struct rcase {
+    const char *name;
+    const char *raw;
+    int result;
+    int status;
+    int keep_alive, chunked, until_close;
+    long long content_length; /* -1: none */
+    size_t header_len;        /* 0: strlen(raw) */
+};
+
+static const struct rcase rcases[] = {
+    {"content-length", "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", PX_UPRESP_DONE, 200, 1, 0,
+     0, 12, 0},
+    {"error passed through", "HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\n",
+     PX_UPRESP_DONE, 400, 1, 0, 0, 3, 0},
+    {"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", PX_UPRESP_DONE, 200, 1, 1,
+     0, -1, 0},
+    {"connection close", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+     PX_UPRESP_DONE, 200, 0, 0, 0, 0, 0},
+    {"http/1.0 closes", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", PX_UPRESP_DONE, 200, 0, 0,
+     0, 1, 0},
+    {"http/1.0 keep-alive",
+     "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\n", PX_UPRESP_DONE, 200,
+     1, 0, 0, 1, 0},
+    {"no length: until close", "HTTP/1.1 500 Oops\r\n\r\n", PX_UPRESP_DONE, 500, 0, 0, 1, -1, 0},
+    {"204 has no body", "HTTP/1.1 204 No Content\r\n\r\n", PX_UPRESP_DONE, 204, 1, 0, 0, 0, 0},
+    {"100 continue skipped",
+     "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n", PX_UPRESP_DONE,
+     200, 1, 0, 0, 2, 0},
+    {"header case and spaces", "HTTP/1.1 200 OK\r\nCONTENT-LENGTH:   7  \r\n\r\n", PX_UPRESP_DONE,
+     200, 1, 0, 0, 7, 0},
+    {"same length twice", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n",
+     PX_UPRESP_DONE, 200, 1, 0, 0, 2, 0},
+    {"conflicting lengths", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
+     PX_UPRESP_ERROR, 0, 0, 0, 0, 0, 0},
+    {"bad length", "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", PX_UPRESP_ERROR, 0, 0, 0, 0, 0,
+     0},
+    {"not http", "SSH-2.0-OpenSSH\r\n\r\n", PX_UPRESP_ERROR, 0, 0, 0, 0, 0, 0},
+    {"bad status", "HTTP/1.1 2x0 OK\r\n\r\n", PX_UPRESP_ERROR, 0, 0, 0, 0, 0, 0},
+    {"header without colon", "HTTP/1.1 200 OK\r\nbogus\r\n\r\n", PX_UPRESP_ERROR, 0, 0, 0, 0, 0, 0},
+    {"switching protocols", "HTTP/1.1 101 Switching\r\n\r\n", PX_UPRESP_ERROR, 0, 0, 0, 0, 0, 0},
+};
+
+static void check_case(const struct rcase *c, const char *buf, size_t len)
+{
+    struct px_upresp r;
+    int got = px_upresp_parse(buf, len, &r);
+    if (got != c->result)
+        fail_msg("%s: result %d, want %d", c->name, got, c->result);
+    if (c->result != PX_UPRESP_DONE)
+        return;
+    assert_int_equal(r.status, c->status);
+    assert_int_equal(r.keep_alive, c->keep_alive);
+    assert_int_equal(r.chunked, c->chunked);
+    assert_int_equal(r.until_close, c->until_close);
+    if (c->content_length >= 0) {
+        assert_true(r.has_content_length);
+        assert_int_equal(r.content_length, c->content_length);
+    } else {
+        assert_false(r.has_content_length);
+    }
+    assert_int_equal(r.header_len, c->header_len ? c->header_len : strlen(c->raw));
+}
+
+static void test_response_table(void **state)
+{
+    for (size_t i = 0; i < sizeof(rcases) / sizeof(rcases[0]); i++) {
+        const struct rcase *c = &rcases[i];
+        size_t n = strlen(c->raw);
+        check_case(c, c->raw, n);
+        /* with body bytes after the head: same head */
+        char big[512];
+        snprintf(big, sizeof(big), "%sBODYBYTES", c->raw);
+        check_case(c, big, strlen(big));
+        /* byte at a time: a good head is "need more" until its last byte */
+        if (c->result == PX_UPRESP_DONE) {
+            for (size_t k = 0; k < n; k++) {
+                struct px_upresp r;
+                if (px_upresp_parse(c->raw, k, &r) != PX_UPRESP_AGAIN)
+                    fail_msg("%s: prefix of %zu bytes is not AGAIN", c->name, k);
+            }
+        }
+    }
+}
+
+static void test_url(void **state)
+{
+    static const struct {
+        const char *url;
+        int ok;
+        const char *host;
+        int port;
+    } cases[] = {
+        {"http://127.0.0.1:8000", 1, "127.0.0.1", 8000},
+        {"http://localhost:8000/", 1, "localhost", 8000},
+        {"http://example.com", 1, "example.com", 80},
+        {"HTTP://[::1]:9000", 1, "::1", 9000},
+        {"https://dynamodb.us-east-1.amazonaws.com", 0, NULL, 0},
+        {"ftp://x", 0, NULL, 0},
+        {"http://", 0, NULL, 0},
+        {"http://h:0", 0, NULL, 0},
+        {"http://h:99999", 0, NULL, 0},
+        {"http://h:80/path", 0, NULL, 0},
+        {"http://[::1", 0, NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char host[64];
+        int port = -1;
+        const char *why = NULL;
+        int rc = px_upstream_parse_url(cases[i].url, host, sizeof(host), &port, &why);
+        if (!cases[i].ok) {
+            assert_int_equal(rc, DX_EINVAL);
+            assert_non_null(why);
+            continue;
+        }
+        assert_int_equal(rc, DX_OK);
+        assert_string_equal(host, cases[i].host);
+        assert_int_equal(port, cases[i].port);
+    }
+    char host[64];
+    int port;
+    const char *why;
+    px_upstream_parse_url("https://x", host, sizeof(host), &port, &why);
+    assert_string_equal(why, "https upstreams are not supported yet");
+}
+
+/* --- a fake upstream --- */
+
+enum fake_mode { FAKE_ANSWER, FAKE_SILENT, FAKE_CLOSE_SECOND };
+
+struct fake {
+    int lfd, port;
+    pthread_t th;
+    enum fake_mode mode;
+    const char *response; /* the whole answer, head and body */
+    int accepted, requests;
+    char last[8192];
+    size_t last_len;
+    volatile int stop;
+};
+
+/* Reads one request from fd into f->last. Returns 0, or -1 at EOF/error. */
+static int fake_read_request(struct fake *f, int fd)
+{
+    size_t have = 0;
+    for (;;) {
+        char *end = NULL;
+        if (have >= 4) {
+            f->last[have] = '\0';
+            end = strstr(f->last, "\r\n\r\n");
+        }
+        if (end) {
+            const char *cl = strstr(f->last, "Content-Length: ");
+            size_t want = (size_t)(end + 4 - f->last) + (cl ? (size_t)atoi(cl + 16) : 0);
+            if (have >= want) {
+                f->last_len = have;
+                return 0;
+            }
+        }
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 100) == 0) {
+            if (f->stop)
+                return -1;
+            continue;
+        }
+        ssize_t n = read(fd, f->last + have, sizeof(f->last) - 1 - have);
+        if (n <= 0)
+            return -1;
+        have += (size_t)n;
+    }
+}
+
+static void *fake_main(void *arg)
+{
+    struct fake *f = arg;
+    while (!f->stop) {
+        struct pollfd p = {f->lfd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int fd = accept(f->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        __atomic_add_fetch(&f->accepted, 1, __ATOMIC_SEQ_CST);
+        int on_conn = 0;
+        while (!f->stop && fake_read_request(f, fd) == 0) {
+            on_conn++;
+            __atomic_add_fetch(&f->requests, 1, __ATOMIC_SEQ_CST);
+            if (f->mode == FAKE_SILENT)
+                continue; /* never answers; waits for the client to give up */
+            if (f->mode == FAKE_CLOSE_SECOND && on_conn == 2)
+                break; /* a keep-alive connection closed under a request */
+            if (write(fd, f->response, strlen(f->response)) < 0)
+                break;
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+static void fake_start(struct fake *f, enum fake_mode mode, const char *response)
+{
+    memset(f, 0, sizeof(*f));
+    f->mode = mode;
+    f->response = response;
+    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(f->lfd, 16), 0);
+    socklen_t l = sizeof(a);
+    getsockname(f->lfd, (struct sockaddr *)&a, &l);
+    f->port = ntohs(a.sin_port);
+    pthread_create(&f->th, NULL, fake_main, f);
+}
+
+static void fake_stop(struct fake *f)
+{
+    f->stop = 1;
+    pthread_join(f->th, NULL);
+    close(f->lfd);
+}
+
+/* --- the client side --- */
+
+struct result {
+    struct event_base *base;
+    int done;
+    int status;
+    char body[1024];
+    size_t body_len;
+};
+
+static void on_done(struct dx_reply *r, void *arg)
+{
+    struct result *res = arg;
+    res->done = 1;
+    res->status = r->status;
+    res->body_len = r->len;
+    snprintf(res->body, sizeof(res->body), "%.*s", (int)r->len, r->body);
+    dx_reply_free(r);
+    event_base_loopbreak(res->base);
+}
+
+static void call(struct event_base *base, struct px_upstream *u, const struct dx_call *c,
+                 struct result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->base = base;
+    struct dx_api api = px_upstream_api(u);
+    dx_api_call(&api, c, on_done, res);
+    while (!res->done)
+        event_base_loop(base, EVLOOP_ONCE);
+}
+
+static struct px_upstream *upstream_to(int port, int timeout_ms)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+    struct px_upstream_options o = {.url = url, .timeout_ms = timeout_ms};
+    struct px_upstream *u = NULL;
+    assert_int_equal(px_upstream_new(&o, &u), DX_OK);
+    return u;
+}
+
+#define OK_ANSWER "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"Item\":{}}"
+#define LIST_BODY "{}"
+
+static void test_forwarding_and_keepalive(void **state)
+{
+    struct fake f;
+    fake_start(&f, FAKE_ANSWER, OK_ANSWER);
+    struct event_base *base = event_base_new();
+    px_upstream_use_base(base);
+    struct px_upstream *u = upstream_to(f.port, 5000);
+
+    /* Without a client head: our own target, content type and host. */
+    struct dx_call c = {.op = DX_OP_GetItem, .body = LIST_BODY, .len = 2};
+    struct result res;
+    call(base, u, &c, &res);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.body, "{\"Item\":{}}");
+    assert_non_null(strstr(f.last, "POST / HTTP/1.1\r\n"));
+    assert_non_null(strstr(f.last, "X-Amz-Target: DynamoDB_20120810.GetItem\r\n"));
+    assert_non_null(strstr(f.last, "Content-Type: application/x-amz-json-1.0\r\n"));
+    char host[64];
+    snprintf(host, sizeof(host), "Host: 127.0.0.1:%d\r\n", f.port);
+    assert_non_null(strstr(f.last, host));
+    assert_non_null(strstr(f.last, "\r\n\r\n{}"));
+
+    /* With the client's head: its headers go along unchanged, hop-by-hop ones do not. */
+    static const char head[] = "POST / HTTP/1.1\r\n"
+                               "Host: client.example:8000\r\n"
+                               "X-Amz-Target: DynamoDB_20120810.GetItem\r\n"
+                               "Content-Type: application/x-amz-json-1.0\r\n"
+                               "X-Amz-Date: 20261125T093000Z\r\n"
+                               "X-Amz-Security-Token: tok\r\n"
+                               "Authorization: AWS4-HMAC-SHA256 Credential=x, Signature=abc\r\n"
+                               "Connection: keep-alive\r\n"
+                               "Accept-Encoding: gzip\r\n"
+                               "Content-Length: 2\r\n"
+                               "\r\n";
+    c.head = head;
+    c.head_len = sizeof(head) - 1;
+    call(base, u, &c, &res);
+    assert_int_equal(res.status, 200);
+    assert_non_null(strstr(f.last, "Host: client.example:8000\r\n"));
+    assert_null(strstr(f.last, host));
+    assert_non_null(strstr(f.last, "X-Amz-Date: 20261125T093000Z\r\n"));
+    assert_non_null(strstr(f.last, "X-Amz-Security-Token: tok\r\n"));
+    assert_non_null(strstr(f.last, "Authorization: AWS4-HMAC-SHA256 Credential=x, Signature=abc"));
+    assert_null(strstr(f.last, "gzip"));
+    assert_null(strstr(f.last, "Connection:"));
+    assert_non_null(strstr(f.last, "Content-Length: 2\r\n\r\n{}"));
+
+    /* A Streams operation gets the Streams prefix. */
+    struct dx_call s = {.op = DX_OP_ListStreams, .body = LIST_BODY, .len = 2};
+    call(base, u, &s, &res);
+    assert_non_null(strstr(f.last, "X-Amz-Target: DynamoDBStreams_20120810.ListStreams\r\n"));
+
+    /* All of that on one keep-alive connection. */
+    assert_int_equal(f.requests, 3);
+    assert_int_equal(f.accepted, 1);
+
+    px_upstream_free(u);
+    px_upstream_use_base(NULL);
+    event_base_free(base);
+    fake_stop(&f);
+}
+
+static void test_error_passed_through(void **state)
+{
+    static const char answer[] =
+        "HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "a\r\n{\"__type\":\r\n"
+        "3e\r\n\"com.amazon.coral.validate#ValidationException\",\"message\":\"x\"}\r\n"
+        "0\r\n\r\n";
+    struct fake f;
+    fake_start(&f, FAKE_ANSWER, answer);
+    struct event_base *base = event_base_new();
+    px_upstream_use_base(base);
+    struct px_upstream *u = upstream_to(f.port, 5000);
+    struct dx_call c = {.op = DX_OP_PutItem, .body = LIST_BODY, .len = 2};
+    struct result res;
+    call(base, u, &c, &res);
+    assert_int_equal(res.status, 400);
+    assert_string_equal(res.body,
+                        "{\"__type\":\"com.amazon.coral.validate#ValidationException\",\"message\":"
+                        "\"x\"}");
+    px_upstream_free(u);
+    px_upstream_use_base(NULL);
+    event_base_free(base);
+    fake_stop(&f);
+}
+
+static void test_large_body_in_pieces(void **state)
+{
+    /* 1 MiB of body arrives over many reads; framed whole, then the next call reuses it */
+    size_t n = 1024 * 1024;
+    char *resp = malloc(n + 128);
+    int hl = sprintf(resp, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", n);
+    memset(resp + hl, 'x', n);
+    resp[hl + n] = '\0';
+    struct fake f;
+    fake_start(&f, FAKE_ANSWER, resp);
+    struct event_base *base = event_base_new();
+    px_upstream_use_base(base);
+    struct px_upstream *u = upstream_to(f.port, 5000);
+    struct dx_call c = {.op = DX_OP_Scan, .body = LIST_BODY, .len = 2};
+    struct result res;
+    for (int i = 0; i < 2; i++) {
+        call(base, u, &c, &res);
+        assert_int_equal(res.status, 200);
+        assert_int_equal(res.body_len, n);
+    }
+    assert_int_equal(f.accepted, 1);
+    px_upstream_free(u);
+    px_upstream_use_base(NULL);
+    event_base_free(base);
+    fake_stop(&f);
+    free(resp);
+}
+
+static void test_stale_keepalive_retried_once(void **state)
+{
+    struct fake f;
+    fake_start(&f, FAKE_CLOSE_SECOND, OK_ANSWER);
+    struct event_base *base = event_base_new();
+    px_upstream_use_base(base);
+    struct px_upstream *u = upstream_to(f.port, 5000);
+    struct dx_call c = {.op = DX_OP_GetItem, .body = LIST_BODY, .len = 2};
+    struct result res;
+    call(base, u, &c, &res);
+    assert_int_equal(res.status, 200);
+    /* second request on the reused connection: closed without an answer, resent on a new one */
+    call(base, u, &c, &res);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(f.accepted, 2);
+    assert_int_equal(f.requests, 3);
+    px_upstream_free(u);
+    px_upstream_use_base(NULL);
+    event_base_free(base);
+    fake_stop(&f);
+}
+
+static void test_sent_write_not_retried(void **state)
+{
+    /* A write that reached the upstream is never sent twice: the upstream may have done it. */
+    struct fake f;
+    fake_start(&f, FAKE_CLOSE_SECOND, OK_ANSWER);
+    struct event_base *base = event_base_new();
+    px_upstream_use_base(base);
+    struct px_upstream *u = upstream_to(f.port, 5000);
+    struct dx_call c = {.op = DX_OP_UpdateItem, .body = LIST_BODY, .len = 2};
+    struct result res;
+    call(base, u, &c, &res);
+    assert_int_equal(res.status, 200);
+    call(base, u, &c, &res);
+    assert_int_equal(res.status, 500);
+    assert_non_null(strstr(res.body, "InternalServerError"));
+    assert_int_equal(f.accepted, 1);
+    assert_int_equal(f.requests, 2);
+    px_upstream_free(u);
+    px_upstream_use_base(NULL);
+    event_base_free(base);
+    fake_stop(&f);
+}
+
+static void test_upstream_down(void **state)
+{
+    /* a port nobody listens on */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(fd, (struct sockaddr *)&a, sizeof(a));
+    socklen_t l = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    close(fd);
+
+    struct event_base *base = event_base_new();
+    px_upstream_use_base(base);
+    struct px_upstream *u = upstream_to(ntohs(a.sin_port), 5000);
+    struct dx_call c = {.op = DX_OP_GetItem, .body = LIST_BODY, .len = 2};
+    struct result res;
+    call(base, u, &c, &res);
+    assert_int_equal(res.status, 503);
+    assert_non_null(
+        strstr(res.body, "\"com.amazonaws.dynamodb.v20120810#ServiceUnavailableException\""));
+    px_upstream_free(u);
+    px_upstream_use_base(NULL);
+    event_base_free(base);
+}
+
+static void test_timeout(void **state)
+{
+    struct fake f;
+    fake_start(&f, FAKE_SILENT, OK_ANSWER);
+    struct event_base *base = event_base_new();
+    px_upstream_use_base(base);
+    struct px_upstream *u = upstream_to(f.port, 200);
+    struct dx_call c = {.op = DX_OP_GetItem, .body = LIST_BODY, .len = 2};
+    struct result res;
+    call(base, u, &c, &res);
+    assert_int_equal(res.status, 500);
+    assert_non_null(strstr(res.body, "\"com.amazonaws.dynamodb.v20120810#InternalServerError\""));
+    px_upstream_free(u);
+    px_upstream_use_base(NULL);
+    event_base_free(base);
+    fake_stop(&f);
+}
+
+static void on_done_nobase(struct dx_reply *r, void *arg)
+{
+    *(int *)arg = r->status;
+    dx_reply_free(r);
+}
+
+static void test_outside_worker(void **state)
+{
+    /* no event loop on this thread: an error answer at once, not a crash */
+    struct px_upstream *u = upstream_to(9, 1000);
+    struct dx_call c = {.op = DX_OP_GetItem, .body = LIST_BODY, .len = 2};
+    int status = 0;
+    struct dx_api api = px_upstream_api(u);
+    dx_api_call(&api, &c, on_done_nobase, &status);
+    assert_int_equal(status, 500);
+    px_upstream_free(u);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_response_table),
+        cmocka_unit_test(test_url),
+        cmocka_unit_test(test_forwarding_and_keepalive),
+        cmocka_unit_test(test_error_passed_through),
+        cmocka_unit_test(test_large_body_in_pieces),
+        cmocka_unit_test(test_stale_keepalive_retried_once),
+        cmocka_unit_test(test_sent_write_not_retried),
+        cmocka_unit_test(test_upstream_down),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_outside_worker),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
