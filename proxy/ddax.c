@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +51,18 @@ static void usage(FILE *f)
                "proxy options:\n"
                "  --upstream URL       the endpoint to forward to: http://HOST:PORT (required)\n"
                "  --upstream-timeout-ms N  connect and request timeout (default 10000)\n"
-               "  Requests are forwarded with the client's own headers (Authorization,\n"
-               "  X-Amz-Date, X-Amz-Security-Token and Host unchanged), so the upstream checks\n"
-               "  the client's own signature (an upstream that insists on its own host name\n"
-               "  needs clients that sign for that name).\n"
+               "  --upstream-signing MODE  resign or passthrough (default: resign when\n"
+               "                       credentials are configured, else passthrough)\n"
+               "  --aws-access-key-id ID, --aws-secret-access-key KEY, --aws-session-token TOK,\n"
+               "  --region REGION      the proxy's own credentials for resign mode (defaults:\n"
+               "                       AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,\n"
+               "                       AWS_SESSION_TOKEN, AWS_REGION or AWS_DEFAULT_REGION)\n"
+               "  resign: every forwarded request is signed (SigV4, service dynamodb) with the\n"
+               "  proxy's credentials; the client's signature is not forwarded.\n"
+               "  passthrough: the client's own headers (Authorization, X-Amz-Date,\n"
+               "  X-Amz-Security-Token and Host) go along unchanged, so the upstream checks the\n"
+               "  client's own signature (an upstream that insists on its own host name needs\n"
+               "  clients that sign for that name).\n"
                "\n"
                "cache options (serve, proxy):\n"
                "  --cache-bytes N      memory for cached entries (default 268435456)\n"
@@ -98,6 +107,9 @@ struct args {
     int nosync;
     const char *upstream;
     long long upstream_timeout_ms;
+    const char *upstream_signing; /* NULL: by whether credentials are configured */
+    const char *access_key, *secret_key, *session_token, *region;
+    int resign; /* the mode decided by parse_args */
     struct cache_options cache;
 };
 
@@ -137,12 +149,23 @@ static int parse_args(int argc, char **argv, struct args *a)
             continue;
         }
         /* Options with a value: "--opt VALUE" or "--opt=VALUE". */
-        static const char *const with_value[] = {"--port",         "--bind",
-                                                 "--data",         "--threads",
-                                                 "--log-level",    "--max-body-bytes",
-                                                 "--cache-bytes",  "--item-ttl-ms",
-                                                 "--query-ttl-ms", "--negative-ttl-ms",
-                                                 "--upstream",     "--upstream-timeout-ms"};
+        static const char *const with_value[] = {"--port",
+                                                 "--bind",
+                                                 "--data",
+                                                 "--threads",
+                                                 "--log-level",
+                                                 "--max-body-bytes",
+                                                 "--cache-bytes",
+                                                 "--item-ttl-ms",
+                                                 "--query-ttl-ms",
+                                                 "--negative-ttl-ms",
+                                                 "--upstream",
+                                                 "--upstream-timeout-ms",
+                                                 "--upstream-signing",
+                                                 "--aws-access-key-id",
+                                                 "--aws-secret-access-key",
+                                                 "--aws-session-token",
+                                                 "--region"};
         const char *name = NULL, *val = NULL;
         size_t nlen = strcspn(arg, "=");
         for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
@@ -176,6 +199,18 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->cache.max_bytes = (size_t)v;
         } else if (!strcmp(name, "--upstream")) {
             a->upstream = val;
+        } else if (!strcmp(name, "--upstream-signing")) {
+            if (strcmp(val, "resign") && strcmp(val, "passthrough"))
+                return bad_usage("--upstream-signing: '%s' is not resign or passthrough", val);
+            a->upstream_signing = val;
+        } else if (!strcmp(name, "--aws-access-key-id")) {
+            a->access_key = val;
+        } else if (!strcmp(name, "--aws-secret-access-key")) {
+            a->secret_key = val;
+        } else if (!strcmp(name, "--aws-session-token")) {
+            a->session_token = val;
+        } else if (!strcmp(name, "--region")) {
+            a->region = val;
         } else if (!strcmp(name, "--upstream-timeout-ms")) {
             if (parse_num(val, 1, 3600 * 1000, &v))
                 return bad_usage("--upstream-timeout-ms: '%s' is not a number of milliseconds",
@@ -217,10 +252,58 @@ static int parse_args(int argc, char **argv, struct args *a)
         const char *why;
         if (px_upstream_parse_url(a->upstream, host, sizeof(host), &port, &why) != DX_OK)
             return bad_usage("--upstream: %s", why);
-    } else if (a->upstream) {
-        return bad_usage("--upstream is only for 'ddax proxy'%s", "");
+        /* Flags win over the environment, one setting at a time. */
+        static const struct {
+            size_t off;
+            const char *env, *env2;
+        } envs[] = {
+            {offsetof(struct args, access_key), "AWS_ACCESS_KEY_ID", NULL},
+            {offsetof(struct args, secret_key), "AWS_SECRET_ACCESS_KEY", NULL},
+            {offsetof(struct args, session_token), "AWS_SESSION_TOKEN", NULL},
+            {offsetof(struct args, region), "AWS_REGION", "AWS_DEFAULT_REGION"},
+        };
+        for (size_t k = 0; k < sizeof(envs) / sizeof(envs[0]); k++) {
+            const char **slot = (const char **)((char *)a + envs[k].off);
+            if (*slot && !**slot)
+                *slot = NULL;
+            const char *e = envs[k].env ? getenv(envs[k].env) : NULL;
+            if (!*slot && e && *e)
+                *slot = e;
+            e = envs[k].env2 ? getenv(envs[k].env2) : NULL;
+            if (!*slot && e && *e)
+                *slot = e;
+        }
+        int have_creds = a->access_key && a->secret_key;
+        if (a->upstream_signing)
+            a->resign = !strcmp(a->upstream_signing, "resign");
+        else
+            a->resign = have_creds;
+        if (a->resign) {
+            if (!a->access_key)
+                return bad_usage("re-signing needs --aws-access-key-id (or AWS_ACCESS_KEY_ID)%s",
+                                 "");
+            if (!a->secret_key)
+                return bad_usage(
+                    "re-signing needs --aws-secret-access-key (or AWS_SECRET_ACCESS_KEY)%s", "");
+            if (!a->region)
+                return bad_usage("re-signing needs --region (or AWS_REGION / AWS_DEFAULT_REGION)%s",
+                                 "");
+        }
+    } else if (a->upstream || a->upstream_signing || a->access_key || a->secret_key ||
+               a->session_token || a->region) {
+        return bad_usage("--upstream, --upstream-signing and the credential options are only for "
+                         "'ddax proxy'%s",
+                         "");
     }
     return -1;
+}
+
+/* GET /metrics: the cache's figures after the server's own (arg: the struct cache). */
+static void cache_metrics(struct dx_buf *out, void *arg)
+{
+    struct cache_stats st;
+    cache_stats_get(arg, &st);
+    px_metrics_write_cache(&st, out);
 }
 
 int main(int argc, char **argv)
@@ -241,7 +324,21 @@ int main(int argc, char **argv)
     struct dx_api api;
     if (proxy) {
         struct px_upstream_options uo = {.url = a.upstream,
-                                         .timeout_ms = (int)a.upstream_timeout_ms};
+                                         .timeout_ms = (int)a.upstream_timeout_ms,
+                                         .resign = a.resign,
+                                         .access_key = a.access_key,
+                                         .secret_key = a.secret_key,
+                                         .session_token = a.session_token,
+                                         .region = a.region};
+        /* The mode, never the secret (nor the session token). */
+        if (a.resign)
+            dx_info("proxy: upstream %s, upstream signing: resign (access key %s, region %s%s)",
+                    a.upstream, a.access_key, a.region,
+                    a.session_token ? ", with a session token" : "");
+        else
+            dx_info("proxy: upstream %s, upstream signing: passthrough (the client's own "
+                    "signature is forwarded)",
+                    a.upstream);
         if (px_upstream_new(&uo, &up) != DX_OK) {
             fprintf(stderr, "ddax: cannot use the upstream '%s' (see the log above)\n", a.upstream);
             return 1;
@@ -272,6 +369,8 @@ int main(int argc, char **argv)
         .port = (int)a.port,
         .threads = (int)a.threads,
         .max_body_bytes = (size_t)a.max_body,
+        .metrics_extra = cache ? cache_metrics : NULL,
+        .metrics_arg = cache,
     };
     struct px_server *srv = NULL;
     if (px_server_new(&so, &api, &srv) != DX_OK) {

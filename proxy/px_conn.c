@@ -61,6 +61,7 @@ struct px_conn {
     unsigned in_process : 1;    /* conn_process is on the stack */
     unsigned short_timeout : 1; /* the read timeout is the header timeout */
     time_t head_started;        /* when the first byte of a pending head arrived; 0: none */
+    uint64_t framed_ns;         /* when the current request was framed (CLOCK_MONOTONIC) */
 
     struct px_verdict verdict; /* reused across requests: its buffers keep their memory */
     char request_id[PX_REQUEST_ID_LEN + 1];
@@ -80,6 +81,7 @@ static void conn_free(struct px_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     w->nconns--;
+    px_metrics_connections_add(&w->metrics, -1);
     bufferevent_free(c->bev);
     dx_reply_free(c->posted);
     dx_reply_free(c->sync_reply);
@@ -153,6 +155,36 @@ static void finish_request(struct px_conn *c)
         start_closing(c);
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void count_request(struct px_conn *c, enum dx_op op, int status)
+{
+    uint64_t now = now_ns();
+    px_metrics_request(&c->w->metrics, op, status, now > c->framed_ns ? now - c->framed_ns : 0);
+}
+
+/* GET /metrics: every worker's counters and the embedder's extra figures. An admin endpoint
+ * (loopback by default), so it needs no authentication. */
+static void write_metrics(struct px_conn *c)
+{
+    const struct px_config *cfg = c->w->cfg;
+    struct px_metrics_worker **ws = dx_malloc((size_t)cfg->nworkers * sizeof(*ws));
+    for (int i = 0; i < cfg->nworkers; i++)
+        ws[i] = &cfg->workers[i].metrics;
+    struct dx_buf out = DX_BUF_INIT;
+    px_metrics_write(ws, (size_t)cfg->nworkers, &out);
+    dx_free(ws);
+    if (cfg->metrics_extra)
+        cfg->metrics_extra(&out, cfg->metrics_arg);
+    write_simple(c, 200, PX_METRICS_CONTENT_TYPE, out.p, out.len, c->req.origin.p != NULL, NULL, 0);
+    dx_buf_deinit(&out);
+}
+
 static void free_reply(void *arg)
 {
     dx_reply_free(arg);
@@ -177,6 +209,7 @@ static void complete(struct px_conn *c, struct dx_reply *r)
     };
     if (c->w->draining)
         c->keep_alive = 0;
+    count_request(c, c->verdict.op, r->status);
     px_response_write(bufferevent_get_output(c->bev), &m, r->body, r->len, free_reply, r);
     finish_request(c);
     /* Reading was paused for the call unless the answer came inside it. */
@@ -222,9 +255,20 @@ static void dispatch(struct px_conn *c, const char *body, size_t len)
     const struct px_config *cfg = c->w->cfg;
     px_request_id_new(c->request_id);
     c->keep_alive = c->req.keep_alive && !c->w->draining;
+    c->framed_ns = now_ns();
+    int get = px_str_eq(c->req.method, "GET") || px_str_eq(c->req.method, "HEAD");
+    if (get && px_str_eq(c->req.path, "/metrics")) {
+        write_metrics(c);
+        finish_request(c);
+        return;
+    }
     px_dispatch_check(&cfg->dispatch, &c->req, body, len, &c->verdict);
     struct px_verdict *v = &c->verdict;
     if (v->kind != PX_VERDICT_CALL) {
+        /* Refused before reaching an operation (bad JSON, unknown target, no auth) counts as
+         * a request; health checks and CORS preflights do not. */
+        if (!get && !px_str_eq(c->req.method, "OPTIONS"))
+            count_request(c, v->op, v->status);
         write_simple(c, v->status, v->content_type, v->body.p, v->body.len, v->cors,
                      v->extra.len ? v->extra.p : NULL, 0);
         finish_request(c);
@@ -464,6 +508,7 @@ void px_conn_accept(struct px_worker *w, evutil_socket_t fd)
         w->conns->prev = c;
     w->conns = c;
     w->nconns++;
+    px_metrics_connections_add(&w->metrics, 1);
     struct timeval idle = {w->cfg->idle_timeout_s, 0};
     bufferevent_set_timeouts(bev, &idle, &idle);
     bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);

@@ -15,6 +15,7 @@
 #include "dx_api.h"
 #include "px_dispatch.h"
 #include "px_http.h"
+#include "px_metrics.h"
 
 struct event_base;
 struct event;
@@ -29,6 +30,10 @@ struct px_config {
     int idle_timeout_s;
     int header_timeout_s;
     int drain_timeout_s;
+    struct px_worker *workers; /* every worker, for GET /metrics to sum their counters */
+    int nworkers;
+    px_metrics_extra_cb metrics_extra; /* appends more metrics (the cache's); may be NULL */
+    void *metrics_arg;
 };
 
 struct px_worker {
@@ -53,6 +58,8 @@ struct px_worker {
     int draining;
     struct event *drain_timer;
     struct event *accept_pause; /* resumes accepting after running out of descriptors */
+
+    struct px_metrics_worker metrics; /* written only by this worker's thread */
 };
 
 /* The event_base of the worker running on the calling thread; NULL on other threads. */

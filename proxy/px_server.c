@@ -278,6 +278,10 @@ int px_server_new(const struct px_server_options *o, const struct dx_api *api,
         s->nworkers = n > 0 ? (int)n : 1;
     }
     s->workers = dx_calloc((size_t)s->nworkers, sizeof(*s->workers));
+    s->cfg.workers = s->workers;
+    s->cfg.nworkers = s->nworkers;
+    s->cfg.metrics_extra = o->metrics_extra;
+    s->cfg.metrics_arg = o->metrics_arg;
     for (int i = 0; i < s->nworkers; i++) {
         struct px_worker *w = &s->workers[i];
         w->cfg = &s->cfg;

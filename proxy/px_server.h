@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include "dx_api.h"
 #include "px_dispatch.h"
+#include "px_metrics.h"
 
 struct px_server_options {
     const char *bind;        /* address to listen on; NULL = "127.0.0.1" */
@@ -23,6 +24,10 @@ struct px_server_options {
                                 byte (slow-header attacks); 0 = 10 */
     int drain_timeout_s;     /* on shutdown, wait this long for in-flight requests; 0 = 10 */
     struct px_dispatch_opts dispatch;
+    /* GET /metrics (no authentication) answers the server's own counters, then calls
+     * metrics_extra(out, metrics_arg) when set, from any worker thread, to append more. */
+    px_metrics_extra_cb metrics_extra;
+    void *metrics_arg;
 };
 
 struct px_server;

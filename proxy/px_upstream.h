@@ -1,13 +1,20 @@
 /*
  * The remote upstream client: an implementation of the DynamoDB API interface (dx_api.h) that
  * forwards every call over HTTP/1.1 to another DynamoDB-compatible endpoint (`ddax proxy
- * --upstream URL`). Plain http only for now (TLS and SigV4 re-signing come later).
+ * --upstream URL`). Plain http only for now (TLS comes later). Two signing modes:
  *
- * Pass-through signing: when the call carries the client's request head (dx_call.head), every
- * end-to-end header of the client is forwarded unchanged — Authorization, X-Amz-Date,
- * X-Amz-Security-Token, X-Amz-Target, Content-Type, and the client's Host header too, so the
- * upstream can verify the client's own SigV4 signature (a signature only verifies with the Host
- * it was made for). Hop-by-hop headers (Connection, Transfer-Encoding, Expect, ...) and
+ * Re-signing (options.resign): every request is signed with the proxy's own credentials
+ * (SigV4, service "dynamodb", the configured region). The upstream request carries exactly
+ * Host (the upstream's host:port), X-Amz-Date (now), X-Amz-Target, Content-Type,
+ * X-Amz-Security-Token (when a session token is set) and an Authorization over all of those and
+ * the body; none of the client's headers go along. Requests the cache rebuilt are signed the
+ * same way.
+ *
+ * Pass-through signing (the default): when the call carries the client's request head
+ * (dx_call.head), every end-to-end header of the client is forwarded unchanged — Authorization,
+ * X-Amz-Date, X-Amz-Security-Token, X-Amz-Target, Content-Type, and the client's Host header too,
+ * so the upstream can verify the client's own SigV4 signature (a signature only verifies with the
+ * Host it was made for). Hop-by-hop headers (Connection, Transfer-Encoding, Expect, ...) and
  * Accept-Encoding are dropped and Content-Length is recomputed. Calls without a head (requests
  * the cache rebuilt) are sent with our own X-Amz-Target, Content-Type and Host.
  *
@@ -33,6 +40,14 @@ struct px_upstream_options {
     const char *url;    /* "http://HOST[:PORT][/]" */
     int timeout_ms;     /* connect and whole-request timeout; 0 = 10000 */
     int max_idle_conns; /* idle keep-alive connections kept per worker; 0 = 64 */
+    /* Re-signing: with resign set, access_key, secret_key and region are required and
+     * session_token is optional (NULL or ""). The strings are copied; the secret is never
+     * logged and is wiped at px_upstream_free. */
+    int resign;
+    const char *access_key;
+    const char *secret_key;
+    const char *session_token;
+    const char *region;
 };
 
 /* Parses an upstream URL. host (NUL-terminated) gets at most hostcap bytes; IPv6 literals are

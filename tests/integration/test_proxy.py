@@ -228,3 +228,192 @@ def test_dynalite_upstream(tmp_path):
     finally:
         dproc.kill()
         dproc.wait()
+
+
+# --- re-signing: the proxy signs upstream requests with its own credentials ---
+
+PROXY_KEY = "AKIDPROXYRESIGN"
+PROXY_SECRET = "proxy/resign/secret"
+PROXY_REGION = "us-west-2"
+
+
+def resign_proxy(binary, upstream_url, *extra):
+    return Proc([binary, "proxy", "--port", "0", "--threads", "2", "--upstream", upstream_url,
+                 "--upstream-timeout-ms", "3000", "--upstream-signing=resign",
+                 "--aws-access-key-id", PROXY_KEY, "--aws-secret-access-key", PROXY_SECRET,
+                 "--region", PROXY_REGION, *extra])
+
+
+def client_with_other_creds(url):
+    """boto3 with credentials (and region) that are NOT the proxy's."""
+    import boto3
+    from botocore.config import Config
+    return boto3.client("dynamodb", endpoint_url=url, region_name="eu-central-1",
+                        aws_access_key_id="AKIDCLIENTONLY", aws_secret_access_key="client-secret",
+                        aws_session_token="client-session-token",
+                        config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+
+
+def drive_basic_flow(via_proxy, direct):
+    table = unique_name("resign")
+    make_table(via_proxy, table)
+    via_proxy.put_item(TableName=table, Item={"pk": {"S": "a"}, "v": {"N": "1"}})
+    via_proxy.put_item(TableName=table, Item={"pk": {"S": "b"}, "v": {"N": "2"}})
+    assert get(via_proxy, table, "a")["v"] == {"N": "1"}
+    direct.put_item(TableName=table, Item={"pk": {"S": "a"}, "v": {"N": "9"}})
+    assert get(via_proxy, table, "a")["v"] == {"N": "1"}  # a cache hit
+    assert get(via_proxy, table, "a", ConsistentRead=True)["v"] == {"N": "9"}
+    # BatchGetItem: "a" is cached, so the cache rebuilds the body for "b" and "c" alone
+    got = via_proxy.batch_get_item(RequestItems={table: {"Keys": [
+        {"pk": {"S": "a"}}, {"pk": {"S": "b"}}, {"pk": {"S": "c"}}]}})
+    vals = sorted((i["pk"]["S"], i["v"]["N"]) for i in got["Responses"][table])
+    assert vals[1:] == [("b", "2")] and vals[0][0] == "a"
+    assert not got.get("UnprocessedKeys")
+    via_proxy.update_item(TableName=table, Key={"pk": {"S": "b"}},
+                          UpdateExpression="SET v = :v",
+                          ExpressionAttributeValues={":v": {"N": "3"}})
+    assert get(via_proxy, table, "b")["v"] == {"N": "3"}
+    assert via_proxy.scan(TableName=table)["Count"] == 2
+    with pytest.raises(ClientError) as e:
+        via_proxy.get_item(TableName=table + "-missing", Key={"pk": {"S": "a"}})
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    via_proxy.delete_table(TableName=table)
+
+
+def test_resign_with_backend(tmp_path):
+    binary = ddax_bin()
+    data = tmp_path / "upstream-data"
+    data.mkdir()
+    backend = Proc([binary, "backend", "--port", "0", "--nosync", "--data", str(data)])
+    backend.start()
+    proxy = resign_proxy(binary, backend.url, "--aws-session-token", "proxy-session-token")
+    try:
+        proxy.start()
+        log = "\n".join(proxy.output)
+        assert "upstream signing: resign" in log
+        assert PROXY_KEY in log
+        assert PROXY_SECRET not in log and "proxy-session-token" not in log
+        drive_basic_flow(client_with_other_creds(proxy.url), make_client(backend.url))
+        assert PROXY_SECRET not in "\n".join(proxy.output)
+    finally:
+        proxy.kill(signal.SIGTERM)
+        backend.kill(signal.SIGTERM)
+
+
+def test_resign_signature_checked_by_capturing_upstream():
+    """A capturing upstream recomputes the SigV4 signature with botocore and the proxy's keys."""
+    import http.server
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    binary = ddax_bin()
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append((dict(self.headers.items()), body))
+            out = b'{"TableNames":[]}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.0")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    upstream = "http://127.0.0.1:%d" % srv.server_address[1]
+    proxy = resign_proxy(binary, upstream)
+    try:
+        proxy.start()
+        assert client_with_other_creds(proxy.url).list_tables()["TableNames"] == []
+    finally:
+        proxy.kill(signal.SIGTERM)
+        srv.shutdown()
+        srv.server_close()
+    assert len(seen) == 1
+    headers, body = seen[0]
+    lower = {k.lower(): v for k, v in headers.items()}
+    assert lower["host"] == "127.0.0.1:%d" % srv.server_address[1]
+    assert lower["x-amz-target"] == "DynamoDB_20120810.ListTables"
+    assert "x-amz-security-token" not in lower  # the client's token is not forwarded
+    auth = lower["authorization"]
+    assert "Credential=%s/" % PROXY_KEY in auth
+    assert "/%s/dynamodb/aws4_request" % PROXY_REGION in auth
+    assert "AKIDCLIENTONLY" not in auth
+    signed = auth.split("SignedHeaders=")[1].split(",")[0].split(";")
+    assert signed == ["content-type", "host", "x-amz-date", "x-amz-target"]
+
+    def expected(secret):
+        req = AWSRequest(method="POST", url=upstream + "/", data=body,
+                         headers={h: lower[h] for h in signed})
+        req.context["timestamp"] = lower["x-amz-date"]
+        signer = SigV4Auth(Credentials(PROXY_KEY, secret), "dynamodb", PROXY_REGION)
+        canonical = signer.canonical_request(req)
+        return signer.signature(signer.string_to_sign(req, canonical), req)
+
+    sig = auth.split("Signature=")[1].strip()
+    assert sig == expected(PROXY_SECRET)
+    assert sig != expected("client-secret")
+
+
+def test_resign_usage_errors(tmp_path):
+    binary = ddax_bin()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    base = [binary, "proxy", "--upstream", "http://127.0.0.1:9"]
+    for extra, msg in [
+        (["--upstream-signing=resign"], "--aws-access-key-id"),
+        (["--upstream-signing=resign", "--aws-access-key-id", "K", "--aws-secret-access-key",
+          "S"], "--region"),
+        (["--upstream-signing=sometimes"], "resign or passthrough"),
+    ]:
+        r = subprocess.run(base + extra, env=env, capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2 and msg in r.stderr, (extra, r.stderr)
+    r = subprocess.run([binary, "backend", "--region", "x"], env=env, capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 2
+
+
+def test_resign_from_environment_with_dynalite(tmp_path):
+    """Credentials from AWS_* variables, default mode: resign; dynalite as the upstream."""
+    binary = ddax_bin()
+    dyn = os.environ.get("DYNALITE_DIR", "/work/tools/node_modules/dynalite")
+    node = shutil.which("node")
+    if not node or not os.path.exists(os.path.join(dyn, "cli.js")):
+        pytest.skip("dynalite is not installed (set DYNALITE_DIR)")
+    port = free_port()
+    dproc = subprocess.Popen([node, os.path.join(dyn, "cli.js"), "--port", str(port)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    old_env = dict(os.environ)
+    try:
+        url = "http://127.0.0.1:%d" % port
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        os.environ.update(AWS_ACCESS_KEY_ID=PROXY_KEY, AWS_SECRET_ACCESS_KEY=PROXY_SECRET,
+                          AWS_DEFAULT_REGION=PROXY_REGION)
+        os.environ.pop("AWS_REGION", None)
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        proxy = Proc([binary, "proxy", "--port", "0", "--upstream", url])
+        try:
+            proxy.start()
+        finally:
+            os.environ.clear()
+            os.environ.update(old_env)
+        try:
+            assert "upstream signing: resign" in "\n".join(proxy.output)
+            drive_basic_flow(client_with_other_creds(proxy.url), make_client(url))
+        finally:
+            proxy.kill(signal.SIGTERM)
+    finally:
+        dproc.kill()
+        dproc.wait()

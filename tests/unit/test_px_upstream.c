@@ -4,6 +4,8 @@
  * exchanges with a small fake upstream written here with plain sockets and a thread:
  * forwarding with the client's headers, keep-alive reuse, an upstream 400 passed through as
  * sent, the stale keep-alive retry, upstream down (503) and a silent upstream (timeout, 500).
+ * Re-signing: the fake upstream's received request verifies with px_sigv4_verify against the
+ * proxy's credentials (and a tampered copy does not).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,11 +18,14 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <event2/event.h>
 #include "dx_api.h"
+#include "dx_error.h"
 #include "dx_status.h"
+#include "px_sigv4.h"
 #include "px_upstream.h"
 
 /* --- response framing --- */
@@ -511,6 +516,179 @@ static void test_outside_worker(void **state)
     px_upstream_free(u);
 }
 
+/* --- re-signing --- */
+
+#define RS_KEY    "AKIDPROXY"
+#define RS_SECRET "proxysecret/K7MDENG"
+#define RS_REGION "eu-west-3"
+
+static int rs_lookup(void *ctx, const char *ak, size_t len, const char **secret)
+{
+    if (len == strlen(RS_KEY) && !memcmp(ak, RS_KEY, len)) {
+        *secret = RS_SECRET;
+        return 1;
+    }
+    return 0;
+}
+
+/* Parses the raw request the fake received (its headers, at most 16) and verifies it as a
+ * DynamoDB endpoint would, with the proxy's credentials. */
+static int rs_verify(const char *raw, size_t len, struct dx_error *err)
+{
+    struct px_sigv4_header h[16];
+    size_t nh = 0;
+    const char *p = strstr(raw, "\r\n") + 2;
+    const char *end = strstr(raw, "\r\n\r\n");
+    assert_non_null(end);
+    while (p < end) {
+        const char *eol = strstr(p, "\r\n");
+        const char *colon = memchr(p, ':', (size_t)(eol - p));
+        assert_non_null(colon);
+        assert_true(nh < 16);
+        const char *v = colon + 1;
+        while (*v == ' ')
+            v++;
+        h[nh++] = (struct px_sigv4_header){p, (size_t)(colon - p), v, (size_t)(eol - v)};
+        p = eol + 2;
+    }
+    struct px_sigv4_request req = {.method = "POST",
+                                   .method_len = 4,
+                                   .path = "/",
+                                   .path_len = 1,
+                                   .query = "",
+                                   .headers = h,
+                                   .nheaders = nh,
+                                   .body = end + 4,
+                                   .body_len = len - (size_t)(end + 4 - raw)};
+    struct px_sigv4_verify_opts o = {.region = RS_REGION,
+                                     .now = (int64_t)time(NULL),
+                                     .normalize_path = 1,
+                                     .require_dynamodb_headers = 1,
+                                     .lookup = rs_lookup};
+    return px_sigv4_verify(&req, &o, err);
+}
+
+static void test_resign(void **state)
+{
+    static const struct {
+        const char *name;
+        const char *token; /* NULL: no session token */
+        const char *head;  /* the client's head, or NULL (a request the cache rebuilt) */
+        enum dx_op op;
+        const char *body;
+        const char *target;
+    } cases[] = {
+        {"rebuilt by the cache", NULL, NULL, DX_OP_BatchGetItem,
+         "{\"RequestItems\":{\"t\":{\"Keys\":[{\"pk\":{\"S\":\"a\"}}]}}}",
+         "DynamoDB_20120810.BatchGetItem"},
+        {"client head replaced", NULL,
+         "POST / HTTP/1.1\r\nHost: client.example:8000\r\n"
+         "X-Amz-Target: DynamoDB_20120810.GetItem\r\n"
+         "X-Amz-Date: 20200101T000000Z\r\nX-Amz-Security-Token: clienttok\r\n"
+         "Authorization: AWS4-HMAC-SHA256 Credential=AKIDCLIENT/20200101/us-east-1/dynamodb/"
+         "aws4_request, SignedHeaders=host;x-amz-date, Signature=abc\r\n"
+         "Content-Length: 2\r\n\r\n",
+         DX_OP_GetItem, "{}", "DynamoDB_20120810.GetItem"},
+        {"session token signed", "FQoGZXIvYXdzEXAMPLE", NULL, DX_OP_PutItem,
+         "{\"TableName\":\"t\"}", "DynamoDB_20120810.PutItem"},
+        {"streams target", NULL, NULL, DX_OP_ListStreams, "{}",
+         "DynamoDBStreams_20120810.ListStreams"},
+    };
+    struct fake f;
+    fake_start(&f, FAKE_ANSWER, OK_ANSWER);
+    struct event_base *base = event_base_new();
+    px_upstream_use_base(base);
+    char url[64], host[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
+    snprintf(host, sizeof(host), "Host: 127.0.0.1:%d\r\n", f.port);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct px_upstream_options o = {.url = url,
+                                        .timeout_ms = 5000,
+                                        .resign = 1,
+                                        .access_key = RS_KEY,
+                                        .secret_key = RS_SECRET,
+                                        .session_token = cases[i].token,
+                                        .region = RS_REGION};
+        struct px_upstream *u = NULL;
+        assert_int_equal(px_upstream_new(&o, &u), DX_OK);
+        struct dx_call c = {.op = cases[i].op, .body = cases[i].body, .len = strlen(cases[i].body)};
+        if (cases[i].head) {
+            c.head = cases[i].head;
+            c.head_len = strlen(cases[i].head);
+        }
+        struct result res;
+        call(base, u, &c, &res);
+        assert_int_equal(res.status, 200);
+
+        char raw[8192];
+        size_t len = f.last_len;
+        memcpy(raw, f.last, len);
+        raw[len] = '\0';
+        struct dx_error err = {0};
+        if (rs_verify(raw, len, &err) != DX_OK)
+            fail_msg("%s: does not verify: %s", cases[i].name, err.msg ? err.msg : "");
+        /* Exactly our headers: the upstream's Host, nothing of the client's. */
+        assert_non_null(strstr(raw, host));
+        char target[128];
+        snprintf(target, sizeof(target), "X-Amz-Target: %s\r\n", cases[i].target);
+        assert_non_null(strstr(raw, target));
+        assert_non_null(strstr(raw, "Content-Type: application/x-amz-json-1.0\r\n"));
+        assert_non_null(strstr(raw, "Credential=" RS_KEY "/"));
+        assert_non_null(strstr(raw, "/" RS_REGION "/dynamodb/aws4_request"));
+        assert_null(strstr(raw, "client"));
+        assert_null(strstr(raw, "AKIDCLIENT"));
+        assert_null(strstr(raw, RS_SECRET));
+        if (cases[i].token) {
+            assert_non_null(strstr(raw, "x-amz-security-token"));
+            char tok[128];
+            snprintf(tok, sizeof(tok), "X-Amz-Security-Token: %s\r\n", cases[i].token);
+            assert_non_null(strstr(raw, tok));
+        } else {
+            assert_null(strstr(raw, "X-Amz-Security-Token"));
+        }
+
+        /* Tampered: a changed body byte, or the body signed for another region/secret. */
+        char bad[8192];
+        memcpy(bad, raw, len + 1);
+        bad[len - 1] ^= 1;
+        assert_int_equal(rs_verify(bad, len, &err), DX_EREQ);
+        assert_int_equal(err.code, DX_E_INVALID_SIGNATURE);
+        memcpy(bad, raw, len + 1);
+        char *t = strstr(bad, "X-Amz-Target: ") + 14;
+        *t = 'X'; /* the target is signed too */
+        assert_int_equal(rs_verify(bad, len, &err), DX_EREQ);
+        dx_error_clear(&err);
+        px_upstream_free(u);
+    }
+    /* A wrong secret does not verify either: the signature is over our secret. */
+    struct px_upstream_options o = {.url = url,
+                                    .resign = 1,
+                                    .access_key = RS_KEY,
+                                    .secret_key = "someoneelse",
+                                    .region = RS_REGION};
+    struct px_upstream *u = NULL;
+    assert_int_equal(px_upstream_new(&o, &u), DX_OK);
+    struct dx_call c = {.op = DX_OP_GetItem, .body = LIST_BODY, .len = 2};
+    struct result res;
+    call(base, u, &c, &res);
+    struct dx_error err = {0};
+    assert_int_equal(rs_verify(f.last, f.last_len, &err), DX_EREQ);
+    assert_int_equal(err.code, DX_E_INVALID_SIGNATURE);
+    dx_error_clear(&err);
+    px_upstream_free(u);
+
+    /* Re-signing without a secret or a region is refused. */
+    o.secret_key = NULL;
+    assert_int_equal(px_upstream_new(&o, &u), DX_EINVAL);
+    o.secret_key = "s";
+    o.region = "";
+    assert_int_equal(px_upstream_new(&o, &u), DX_EINVAL);
+
+    px_upstream_use_base(NULL);
+    event_base_free(base);
+    fake_stop(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +702,7 @@ int main(void)
         cmocka_unit_test(test_upstream_down),
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_outside_worker),
+        cmocka_unit_test(test_resign),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
