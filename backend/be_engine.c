@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "backend.h"
+#include "be_backfill.h"
 #include "be_catalog.h"
 #include "be_engine.h"
 #include "be_store.h"
@@ -139,6 +140,7 @@ int be_open(const struct be_options *opts, struct backend **out)
         dx_error_log("cannot start the writer thread: %s", dx_strstatus(rc));
         goto fail;
     }
+    be_backfill_resume(be); /* indexes whose backfill a shutdown interrupted */
     *out = be;
     return DX_OK;
 fail:

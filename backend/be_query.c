@@ -278,6 +278,9 @@ static int find_index(struct be_req *r, const struct be_table *t, int consistent
     if (!*ix)
         return dx_error_set(&r->err, DX_E_VALIDATION,
                             "The table does not have the specified index: %s", name);
+    if ((*ix)->global && (*ix)->status && strcmp((*ix)->status, "CREATING") == 0)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            "Cannot read from backfilling global secondary index: %s", name);
     if ((*ix)->global && consistent)
         return dx_error_set(&r->err, DX_E_VALIDATION,
                             "Consistent reads are not supported on global secondary indexes");

@@ -96,6 +96,9 @@ static void put_index(struct dx_buf *out, const struct be_table *t, const struct
         put_str(out, (flags & BE_DESC_GSI_CREATING) ? "CREATING"
                      : x->status                    ? x->status
                                                     : "ACTIVE");
+        /* An index created on an existing table is being filled from the table's items. */
+        if (!(flags & BE_DESC_GSI_CREATING) && x->status && !strcmp(x->status, "CREATING"))
+            dx_buf_puts(out, ",\"Backfilling\":true");
         dx_buf_printf(out,
                       ",\"ProvisionedThroughput\":{\"NumberOfDecreasesToday\":0,"
                       "\"ReadCapacityUnits\":%lld,\"WriteCapacityUnits\":%lld}",

@@ -17,6 +17,7 @@
 #include "be_engine.h"
 #include "be_store.h"
 #include "be_table_priv.h"
+#include "be_backfill.h"
 
 #define PREFIX "One or more parameter values were invalid: "
 
@@ -272,7 +273,8 @@ struct update_state {
     int dp; /* -1 unchanged */
     const char *table_class;
     const cJSON *stream, *sse, *odt;
-    const cJSON *gsiu; /* GlobalSecondaryIndexUpdates (Update and Delete actions) */
+    const cJSON *gsiu;  /* GlobalSecondaryIndexUpdates */
+    const cJSON *adefs; /* AttributeDefinitions (for a Create) */
 };
 
 static const char *sget(const cJSON *obj, const char *name)
@@ -448,10 +450,169 @@ static void set_status(struct be_index *x, const char *status)
     x->status = dx_strdup(status);
 }
 
-/* Applies the Update and Delete actions to t (the new definition). Updated indexes are marked
+static enum dx_av_type attr_type_of(const char *t)
+{
+    return !strcmp(t, "N") ? DX_AV_N : !strcmp(t, "B") ? DX_AV_B : DX_AV_S;
+}
+
+/* The type of attribute `name` in the request's AttributeDefinitions; 0 when not there. */
+static int req_def(const cJSON *adefs, const char *name, enum dx_av_type *type)
+{
+    const cJSON *d;
+    cJSON_ArrayForEach(d, adefs)
+    {
+        const char *n = sget(d, "AttributeName"), *ty = sget(d, "AttributeType");
+        if (n && ty && !strcmp(n, name)) {
+            *type = attr_type_of(ty);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Adds the definition of a new index's key attribute to t (the request's definitions are
+ * merged into the table's). */
+static void merge_def(struct be_table *t, const char *name, enum dx_av_type type)
+{
+    for (size_t i = 0; i < t->n_attrdefs; i++)
+        if (!strcmp(t->attrdefs[i].name, name))
+            return;
+    t->attrdefs = dx_realloc(t->attrdefs, (t->n_attrdefs + 1) * sizeof *t->attrdefs);
+    t->attrdefs[t->n_attrdefs].name = dx_strdup(name);
+    t->attrdefs[t->n_attrdefs].type = type;
+    t->n_attrdefs++;
+}
+
+/* A Create action: the checks that need the table, then the new index (CREATING, storage id
+ * assigned by update_apply) appended to t. */
+static int gsi_create(struct be_req *r, const cJSON *body, const cJSON *adefs, struct be_table *t)
+{
+    struct dx_error *err = &r->err;
+    const char *name = sget(body, "IndexName");
+    int ppr = t->billing == BE_BILLING_PAY_PER_REQUEST;
+    if (find_gsi(t, name) || is_lsi(t, name))
+        return dx_error_set(err, DX_E_VALIDATION,
+                            "Attempting to create an index which already exists");
+    /* Keys: HASH first then RANGE, each defined in this request's AttributeDefinitions. */
+    const char *kn[2] = {NULL, NULL}, *kt[2] = {NULL, NULL};
+    int nk = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, be__jget(body, "KeySchema"))
+    {
+        if (nk < 2) {
+            kn[nk] = sget(e, "AttributeName");
+            kt[nk] = sget(e, "KeyType");
+            nk++;
+        }
+    }
+    enum dx_av_type ty[2] = {DX_AV_S, DX_AV_S};
+    for (int i = 0; i < nk; i++)
+        if (!req_def(adefs, kn[i], &ty[i])) {
+            struct dx_buf a = DX_BUF_INIT, d = DX_BUF_INIT;
+            for (int j = 0; j < nk; j++) {
+                if (j)
+                    dx_buf_puts(&a, ", ");
+                dx_buf_puts(&a, kn[j]);
+            }
+            int first = 1;
+            cJSON_ArrayForEach(e, adefs)
+            {
+                const char *n = sget(e, "AttributeName");
+                if (!n)
+                    continue;
+                if (!first)
+                    dx_buf_puts(&d, ", ");
+                dx_buf_puts(&d, n);
+                first = 0;
+            }
+            dx_buf_putc(&a, '\0');
+            dx_buf_putc(&d, '\0');
+            int rc = dx_error_set(err, DX_E_VALIDATION,
+                                  PREFIX "Some index key attributes are not defined in "
+                                         "AttributeDefinitions. Keys: [%s], AttributeDefinitions: "
+                                         "[%s]",
+                                  a.p, d.p);
+            dx_buf_deinit(&a);
+            dx_buf_deinit(&d);
+            return rc;
+        }
+    if (nk == 2 && !strcmp(kn[0], kn[1]))
+        return dx_error_set(err, DX_E_VALIDATION,
+                            "Both the Hash Key and the Range Key element in the KeySchema have "
+                            "the same name");
+    if (strcmp(kt[0], "HASH") != 0)
+        return dx_error_set(err, DX_E_VALIDATION,
+                            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type");
+    if (nk == 2 && strcmp(kt[1], "RANGE") != 0)
+        return dx_error_set(err, DX_E_VALIDATION,
+                            "Invalid KeySchema: The second KeySchemaElement is not a RANGE key "
+                            "type");
+    const cJSON *pr = be__jget(body, "Projection");
+    const char *ptype = sget(pr, "ProjectionType");
+    const cJSON *nonkey = be__jget(pr, "NonKeyAttributes");
+    if (!ptype)
+        return dx_error_set(err, DX_E_VALIDATION, PREFIX "Unknown ProjectionType: null");
+    if (nonkey && strcmp(ptype, "INCLUDE") != 0)
+        return dx_error_set(err, DX_E_VALIDATION,
+                            PREFIX "ProjectionType is %s, but NonKeyAttributes is specified",
+                            ptype);
+    if (!nonkey && !strcmp(ptype, "INCLUDE"))
+        return dx_error_set(err, DX_E_VALIDATION,
+                            PREFIX "ProjectionType is INCLUDE, but NonKeyAttributes is not "
+                                   "specified");
+    const cJSON *ipt = be__jget(body, "ProvisionedThroughput");
+    if (ppr && ipt)
+        return dx_error_set(err, DX_E_VALIDATION,
+                            PREFIX "ProvisionedThroughput should not be specified for index: %s "
+                                   "when BillingMode is PAY_PER_REQUEST",
+                            name);
+    if (!ppr && !ipt)
+        return dx_error_set(err, DX_E_VALIDATION,
+                            PREFIX "ProvisionedThroughput is not specified for index: %s", name);
+    if (t->n_gsi >= BE_MAX_GSI)
+        return dx_error_set(err, DX_E_LIMIT_EXCEEDED,
+                            "GlobalSecondaryIndex count exceeds the per-table limit of %d",
+                            BE_MAX_GSI);
+
+    t->gsi = dx_realloc(t->gsi, (t->n_gsi + 1) * sizeof *t->gsi);
+    struct be_index *x = &t->gsi[t->n_gsi++];
+    memset(x, 0, sizeof *x);
+    x->name = dx_strdup(name);
+    x->global = 1;
+    x->hash.name = dx_strdup(kn[0]);
+    x->hash.type = ty[0];
+    merge_def(t, kn[0], ty[0]);
+    if (nk == 2) {
+        x->range.name = dx_strdup(kn[1]);
+        x->range.type = ty[1];
+        merge_def(t, kn[1], ty[1]);
+    }
+    x->projection = !strcmp(ptype, "KEYS_ONLY") ? BE_PROJ_KEYS_ONLY
+                    : !strcmp(ptype, "INCLUDE") ? BE_PROJ_INCLUDE
+                                                : BE_PROJ_ALL;
+    if (nonkey) {
+        size_t n = (size_t)cJSON_GetArraySize(nonkey);
+        x->nonkey = n ? dx_calloc(n, sizeof(char *)) : NULL;
+        cJSON_ArrayForEach(e, nonkey)
+        {
+            if (cJSON_IsString(e))
+                x->nonkey[x->n_nonkey++] = dx_strdup(e->valuestring);
+        }
+    }
+    if (ipt) {
+        x->rcu = (int64_t)be__jget(ipt, "ReadCapacityUnits")->valuedouble;
+        x->wcu = (int64_t)be__jget(ipt, "WriteCapacityUnits")->valuedouble;
+    }
+    x->status = dx_strdup("CREATING");
+    return DX_OK;
+}
+
+/* Applies the Create, Update and Delete actions to t (the new definition). Created indexes are
+ * CREATING until their backfill is done (be_backfill.h). Updated indexes are marked
  * UPDATING and deleted ones DELETING, for the response; update_apply settles both before the
  * definition is stored. */
-static int gsiu_apply(struct be_req *r, const cJSON *gsiu, struct be_table *t, int ppr_before)
+static int gsiu_apply(struct be_req *r, const cJSON *gsiu, const cJSON *adefs, struct be_table *t,
+                      int ppr_before)
 {
     struct dx_error *err = &r->err;
     int ppr = t->billing == BE_BILLING_PAY_PER_REQUEST;
@@ -461,6 +622,19 @@ static int gsiu_apply(struct be_req *r, const cJSON *gsiu, struct be_table *t, i
         const cJSON *body;
         const char *action = gsiu_action(e, &body);
         const char *name = sget(body, "IndexName");
+        if (strcmp(action, "Update") != 0)
+            for (size_t i = 0; i < t->n_gsi; i++)
+                if (t->gsi[i].status && !strcmp(t->gsi[i].status, "CREATING"))
+                    /* An index is still being built. */
+                    return dx_error_set(err, DX_E_LIMIT_EXCEEDED,
+                                        "Subscriber limit exceeded: Only 1 online index can be "
+                                        "created or deleted simultaneously per table");
+        if (!strcmp(action, "Create")) {
+            int rc = gsi_create(r, body, adefs, t);
+            if (rc)
+                return rc;
+            continue;
+        }
         struct be_index *x = find_gsi(t, name);
         if (!x) {
             if (is_lsi(t, name))
@@ -506,7 +680,9 @@ static int gsiu_apply(struct be_req *r, const cJSON *gsiu, struct be_table *t, i
                                 name, (long long)x->rcu, rcu, (long long)x->wcu, wcu);
         x->rcu = rcu;
         x->wcu = wcu;
-        set_status(x, "UPDATING");
+        /* A CREATING index stays so: its backfill marks it ACTIVE when done. */
+        if (!x->status || strcmp(x->status, "CREATING") != 0)
+            set_status(x, "UPDATING");
     }
     return DX_OK;
 }
@@ -661,7 +837,7 @@ static int update_build(struct be_req *r, struct update_state *u, const struct b
         *status = "UPDATING";
     }
     if (u->gsiu && cJSON_GetArraySize(u->gsiu)) {
-        int rc = gsiu_apply(r, u->gsiu, t, ppr);
+        int rc = gsiu_apply(r, u->gsiu, u->adefs, t, ppr);
         if (rc) {
             be_table_unref(t);
             return rc;
@@ -721,6 +897,11 @@ static int update_apply(struct be_req *r, MDB_txn *txn)
     be_table_unref(cur);
     if (rc)
         return rc;
+    for (size_t i = 0; i < t->n_gsi; i++)
+        if (!t->gsi[i].id && (rc = be_catalog_next_id(c, txn, &t->gsi[i].id))) {
+            be_table_unref(t);
+            return rc;
+        }
     struct be_desc_stats stats;
     be__table_stats_read(r->be->store, txn, t, &stats);
     table_response(r, "TableDescription", t, status, &stats, 0);
@@ -736,8 +917,18 @@ static int update_apply(struct be_req *r, MDB_txn *txn)
 static void update_done(struct be_req *r, int status)
 {
     struct update_state *u = r->state;
-    if (status == DX_OK && u->t)
+    if (status == DX_OK && u->t) {
         be_catalog_publish(r->be->catalog, u->t);
+        /* A created index is published CREATING: its backfill starts now. */
+        const cJSON *e;
+        cJSON_ArrayForEach(e, u->gsiu)
+        {
+            const cJSON *b = be__jget(e, "Create");
+            struct be_index *x = b ? find_gsi(u->t, sget(b, "IndexName")) : NULL;
+            if (x && x->status && !strcmp(x->status, "CREATING"))
+                be_backfill_start(r->be, u->t->name, u->t->id, x->id);
+        }
+    }
     be_table_unref(u->t);
     u->t = NULL;
 }
@@ -851,15 +1042,6 @@ int be_op_UpdateTable(struct be_req *r)
     struct update_state *u = dx_arena_calloc(&r->arena, sizeof *u);
     u->name = dx_arena_strndup(&r->arena, t->name, strlen(t->name));
     be_table_unref(t);
-    const cJSON *e;
-    cJSON_ArrayForEach(e, gsiu)
-    {
-        /* Creating an index needs a backfill of the table's items into it: not yet. */
-        if (be__jget(e, "Create"))
-            return dx_error_set(&r->err, DX_E_VALIDATION,
-                                PREFIX "Creating a GlobalSecondaryIndex on an existing table is "
-                                       "not supported by this server yet");
-    }
     if (n_repl)
         return dx_error_set(&r->err, DX_E_VALIDATION,
                             PREFIX "ReplicaUpdates are not supported by this server yet");
@@ -875,6 +1057,7 @@ int be_op_UpdateTable(struct be_req *r)
     u->sse = sse;
     u->odt = odt;
     u->gsiu = gsiu;
+    u->adefs = be__jget(req, "AttributeDefinitions");
     r->state = u;
     r->apply = update_apply;
     r->after_commit = update_done;
