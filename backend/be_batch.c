@@ -133,7 +133,8 @@ struct be_table *be__batch_table(struct backend *be, const char *name)
     return t;
 }
 
-int be__batch_table_recheck(struct be_req *r, MDB_txn *txn, const struct be_table *t)
+int be__batch_table_recheck(struct be_req *r, MDB_txn *txn, const struct be_table *t,
+                            struct be_table **current)
 {
     struct be_table *cur = be_catalog_get(r->be->catalog, t->name);
     /* As in be_item_ops.c: the published snapshot lags the writer within a group, so the
@@ -142,10 +143,13 @@ int be__batch_table_recheck(struct be_req *r, MDB_txn *txn, const struct be_tabl
     int stored = mdb_get(txn, be_store_dbi(r->be->store, BE_DBI_CATALOG), &k, &val) == 0;
     int ok =
         cur && stored && cur->id == t->id && !(cur->status && strcmp(cur->status, "DELETING") == 0);
-    if (cur)
-        be_table_unref(cur);
-    if (!ok)
+    if (!ok) {
+        if (cur)
+            be_table_unref(cur);
+        *current = NULL;
         return dx_error_set(&r->err, DX_E_RESOURCE_NOT_FOUND, "Requested resource not found");
+    }
+    *current = cur;
     return DX_OK;
 }
 

@@ -41,7 +41,11 @@ int be__batch_verr_finish(struct be_batch_verrs *v, struct dx_error *err);
 struct be_table *be__batch_table(struct backend *be, const char *name);
 /* Writer thread: whether t (validated earlier) is still the current table of its name, as
  * be_item_ops.c checks it before a write. DX_OK or DX_EREQ (ResourceNotFoundException). */
-int be__batch_table_recheck(struct be_req *r, MDB_txn *txn, const struct be_table *t);
+/* Writer thread: t (validated earlier) still exists with the same id. *current gets a reference
+ * to the table's current snapshot, which writes must use: an index published since validation
+ * (a GSI being backfilled) must be maintained. Release it with be_table_unref. */
+int be__batch_table_recheck(struct be_req *r, MDB_txn *txn, const struct be_table *t,
+                            struct be_table **current);
 
 /* Appends to out the value of the single member that `fragment` (as the be__write_* helpers
  * of be_item_ops.h write it: "\"Name\":{...}") holds, without the member name. */

@@ -279,35 +279,39 @@ static void write_response(struct be_req *r, struct write_op *op)
 static int write_apply(struct be_req *r, MDB_txn *txn)
 {
     struct write_op *op = r->state;
-    for (size_t i = 0; i < op->nt; i++) {
-        int rc = be__batch_table_recheck(r, txn, op->wt[i].t);
-        if (rc != DX_OK)
-            return rc;
-    }
-    for (size_t i = 0; i < op->nt; i++) {
+    /* Write with each table's current snapshot, not the one validated on the worker: an index
+     * created since then is being backfilled and must see these writes. */
+    struct be_table **cur = dx_arena_calloc(&r->arena, op->nt * sizeof(*cur));
+    int rc = DX_OK;
+    for (size_t i = 0; i < op->nt && rc == DX_OK; i++)
+        rc = be__batch_table_recheck(r, txn, op->wt[i].t, &cur[i]);
+    for (size_t i = 0; i < op->nt && rc == DX_OK; i++) {
         struct write_table *w = &op->wt[i];
         memset(&w->cap, 0, sizeof(w->cap));
-        for (size_t k = 0; k < w->n; k++) {
+        for (size_t k = 0; k < w->n && rc == DX_OK; k++) {
             struct write_req *q = &w->reqs[k];
             struct dx_av *old = NULL;
-            int rc = be_item_get(r->be->store, txn, q->skey, q->skeylen, &r->arena, &old);
+            rc = be_item_get(r->be->store, txn, q->skey, q->skeylen, &r->arena, &old);
             if (rc == DX_ENOTFOUND) {
                 old = NULL;
                 rc = DX_OK;
             }
             if (rc == DX_OK && q->put)
-                rc = be_mutation_apply(r->be->store, txn, w->t, q->skey, q->skeylen, q->av);
+                rc = be_mutation_apply(r->be->store, txn, cur[i], q->skey, q->skeylen, q->av);
             else if (rc == DX_OK && old)
-                rc = be_mutation_apply(r->be->store, txn, w->t, q->skey, q->skeylen, NULL);
-            if (rc != DX_OK)
-                return rc;
-            if (op->cap_level) {
+                rc = be_mutation_apply(r->be->store, txn, cur[i], q->skey, q->skeylen, NULL);
+            if (rc == DX_OK && op->cap_level) {
                 struct be_wcap c;
-                be__wcap_compute(&r->arena, w->t, old, q->put ? q->av : NULL, &c);
+                be__wcap_compute(&r->arena, cur[i], old, q->put ? q->av : NULL, &c);
                 cap_add(&w->cap, &c);
             }
         }
     }
+    for (size_t i = 0; i < op->nt; i++)
+        if (cur[i])
+            be_table_unref(cur[i]);
+    if (rc != DX_OK)
+        return rc;
     write_response(r, op);
     return DX_OK;
 }
