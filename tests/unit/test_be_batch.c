@@ -24,50 +24,15 @@
 #include "dx_api.h"
 #include "dx_op.h"
 
-struct waiter {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct dx_reply *reply;
-};
+#include "be_test_env.h"
 
-static void on_done(struct dx_reply *reply, void *arg)
-{
-    struct waiter *w = arg;
-    pthread_mutex_lock(&w->mu);
-    w->reply = reply;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-}
-
-struct env {
-    char dir[64];
-    struct backend *be;
-    struct dx_api api;
-};
-
-static char *dequote(const char *s)
-{
-    char *b = strdup(s);
-    for (char *p = b; *p; p++) {
-        if (*p == '\'')
-            *p = '"';
-    }
-    return b;
-}
-
-/* One call, waited for. The reply is the caller's (dx_reply_free). */
+/* One call on a single-quoted body, waited for. The reply is the caller's (dx_reply_free). */
 static struct dx_reply *call(struct env *e, enum dx_op op, const char *body)
 {
-    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL};
     char *text = dequote(body);
-    struct dx_call c = {.op = op, .body = text, .len = strlen(text)};
-    dx_api_call(&e->api, &c, on_done, &w);
-    pthread_mutex_lock(&w.mu);
-    while (!w.reply)
-        pthread_cond_wait(&w.cv, &w.mu);
-    pthread_mutex_unlock(&w.mu);
+    struct dx_reply *r = call_raw(e, op, text);
     free(text);
-    return w.reply;
+    return r;
 }
 
 static void call_ok(struct env *e, enum dx_op op, const char *body)

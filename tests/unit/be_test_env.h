@@ -1,0 +1,137 @@
+/*
+ * The engine test harness shared by the engine-level unit tests (test_be_query.c, test_be_index.c,
+ * test_be_backfill.c, test_be_batch.c, test_be_item_ops.c): a real backend in a temporary
+ * directory driven through its dx_api with JSON bodies written with single quotes, each call
+ * waited for (writes complete on the writer thread). Header-only, like cache_test_fake.h; every
+ * function is static inline so a test includes what it uses without unused-function warnings.
+ */
+#ifndef BE_TEST_ENV_H
+#define BE_TEST_ENV_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "backend.h"
+#include "dx_api.h"
+#include "dx_op.h"
+
+struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct dx_reply *reply;
+};
+
+static inline void on_done(struct dx_reply *reply, void *arg)
+{
+    struct waiter *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->reply = reply;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+struct env {
+    char dir[64];
+    struct backend *be;
+    struct dx_api api;
+};
+
+static inline char *dequote(const char *s)
+{
+    char *b = strdup(s);
+    for (char *p = b; *p; p++) {
+        if (*p == '\'')
+            *p = '"';
+    }
+    return b;
+}
+
+/* One call on a body already in JSON, waited for. The reply is the caller's. */
+static inline struct dx_reply *call_raw(struct env *e, enum dx_op op, const char *text)
+{
+    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL};
+    struct dx_call c = {.op = op, .body = text, .len = strlen(text)};
+    dx_api_call(&e->api, &c, on_done, &w);
+    pthread_mutex_lock(&w.mu);
+    while (!w.reply)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    return w.reply;
+}
+
+static inline char *vformat(const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    char *b = malloc((size_t)n + 1);
+    vsnprintf(b, (size_t)n + 1, fmt, ap);
+    char *d = dequote(b);
+    free(b);
+    return d;
+}
+
+/* A call that must succeed; returns the parsed response (cJSON_Delete it). */
+static inline cJSON *ok(struct env *e, enum dx_op op, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static inline cJSON *ok(struct env *e, enum dx_op op, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = vformat(fmt, ap);
+    va_end(ap);
+    struct dx_reply *r = call_raw(e, op, text);
+    if (r->status != 200)
+        fail_msg("%s %.300s -> %d %.*s", dx_op_name(op), text, r->status, (int)r->len, r->body);
+    cJSON *j = cJSON_ParseWithLength(r->body, r->len);
+    assert_non_null(j);
+    dx_reply_free(r);
+    free(text);
+    return j;
+}
+
+/* A call that must fail with error `type` and exactly `msg`. */
+static inline void fails(struct env *e, enum dx_op op, const char *body, const char *type,
+                         const char *msg)
+{
+    char *text = dequote(body);
+    struct dx_reply *r = call_raw(e, op, text);
+    cJSON *got = cJSON_ParseWithLength(r->body, r->len);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(got, "__type");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(got, "message");
+    if (!m)
+        m = cJSON_GetObjectItemCaseSensitive(got, "Message");
+    const char *hash = cJSON_IsString(t) ? strchr(t->valuestring, '#') : NULL;
+    if (r->status != 400 || !hash || strcmp(hash + 1, type) != 0 || !cJSON_IsString(m) ||
+        strcmp(m->valuestring, msg) != 0)
+        fail_msg("%s %s\n  want %s: %s\n  got  %d %.*s", dx_op_name(op), body, type, msg, r->status,
+                 (int)r->len, r->body);
+    cJSON_Delete(got);
+    dx_reply_free(r);
+    free(text);
+}
+
+static inline void put(struct env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void put(struct env *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = vformat(fmt, ap);
+    va_end(ap);
+    struct dx_reply *r = call_raw(e, DX_OP_PutItem, text);
+    if (r->status != 200)
+        fail_msg("PutItem %.200s -> %d %.*s", text, r->status, (int)r->len, r->body);
+    dx_reply_free(r);
+    free(text);
+}
+
+#endif
