@@ -4,7 +4,8 @@
  *   ddax serve    the engine with the cache layer (item and query caches) in front
  *   ddax backend  the engine alone
  *   ddax proxy    the cache layer in front of a remote DynamoDB-compatible endpoint
- *                 (--upstream http://HOST:PORT); no engine, no data directory
+ *                 (--upstream http://HOST:PORT or https://HOST[:PORT]); no engine, no data
+ *                 directory
  *
  * Once the socket is bound, exactly one line goes to stdout, "ddax <version> listening on
  * http://HOST:PORT (data in DIR)" (proxy: "(upstream URL)"): scripts and the integration tests
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "backend.h"
 #include "cache.h"
 #include "dx_log.h"
@@ -49,7 +51,11 @@ static void usage(FILE *f)
                "  --nosync             do not fsync commits (tests, benchmarks; not durable)\n"
                "\n"
                "proxy options:\n"
-               "  --upstream URL       the endpoint to forward to: http://HOST:PORT (required)\n"
+               "  --upstream URL       the endpoint to forward to: http://HOST:PORT or\n"
+               "                       https://HOST[:PORT] (required; e.g.\n"
+               "                       https://dynamodb.us-east-1.amazonaws.com)\n"
+               "  --upstream-ca-file PATH  https: trust the CAs in this PEM file instead of the\n"
+               "                       system's (certificates are always verified)\n"
                "  --upstream-timeout-ms N  connect and request timeout (default 10000)\n"
                "  --upstream-signing MODE  resign or passthrough (default: resign when\n"
                "                       credentials are configured, else passthrough)\n"
@@ -108,6 +114,7 @@ struct args {
     const char *upstream;
     long long upstream_timeout_ms;
     const char *upstream_signing; /* NULL: by whether credentials are configured */
+    const char *upstream_ca_file;
     const char *access_key, *secret_key, *session_token, *region;
     int resign; /* the mode decided by parse_args */
     struct cache_options cache;
@@ -162,6 +169,7 @@ static int parse_args(int argc, char **argv, struct args *a)
                                                  "--upstream",
                                                  "--upstream-timeout-ms",
                                                  "--upstream-signing",
+                                                 "--upstream-ca-file",
                                                  "--aws-access-key-id",
                                                  "--aws-secret-access-key",
                                                  "--aws-session-token",
@@ -199,6 +207,10 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->cache.max_bytes = (size_t)v;
         } else if (!strcmp(name, "--upstream")) {
             a->upstream = val;
+        } else if (!strcmp(name, "--upstream-ca-file")) {
+            if (!*val)
+                return bad_usage("--upstream-ca-file: empty path%s", "");
+            a->upstream_ca_file = val;
         } else if (!strcmp(name, "--upstream-signing")) {
             if (strcmp(val, "resign") && strcmp(val, "passthrough"))
                 return bad_usage("--upstream-signing: '%s' is not resign or passthrough", val);
@@ -246,12 +258,14 @@ static int parse_args(int argc, char **argv, struct args *a)
         return bad_usage("unknown command '%s' (serve, backend or proxy)", a->command);
     if (!strcmp(a->command, "proxy")) {
         if (!a->upstream)
-            return bad_usage("proxy needs --upstream http://HOST:PORT%s", "");
+            return bad_usage("proxy needs --upstream http://HOST:PORT or https://HOST%s", "");
         char host[256];
         int port;
         const char *why;
         if (px_upstream_parse_url(a->upstream, host, sizeof(host), &port, &why) != DX_OK)
             return bad_usage("--upstream: %s", why);
+        if (a->upstream_ca_file && strncasecmp(a->upstream, "https://", 8))
+            return bad_usage("--upstream-ca-file is only for https upstreams%s", "");
         /* Flags win over the environment, one setting at a time. */
         static const struct {
             size_t off;
@@ -289,8 +303,8 @@ static int parse_args(int argc, char **argv, struct args *a)
                 return bad_usage("re-signing needs --region (or AWS_REGION / AWS_DEFAULT_REGION)%s",
                                  "");
         }
-    } else if (a->upstream || a->upstream_signing || a->access_key || a->secret_key ||
-               a->session_token || a->region) {
+    } else if (a->upstream || a->upstream_signing || a->upstream_ca_file || a->access_key ||
+               a->secret_key || a->session_token || a->region) {
         return bad_usage("--upstream, --upstream-signing and the credential options are only for "
                          "'ddax proxy'%s",
                          "");
@@ -329,7 +343,8 @@ int main(int argc, char **argv)
                                          .access_key = a.access_key,
                                          .secret_key = a.secret_key,
                                          .session_token = a.session_token,
-                                         .region = a.region};
+                                         .region = a.region,
+                                         .ca_file = a.upstream_ca_file};
         /* The mode, never the secret (nor the session token). */
         if (a.resign)
             dx_info("proxy: upstream %s, upstream signing: resign (access key %s, region %s%s)",

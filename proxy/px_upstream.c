@@ -12,6 +12,11 @@
  * for a close that already arrived), which takes most stale ones out before they are used.
  * Connections are freed only from their own callbacks or from the request timer, and always
  * detached from their request first.
+ *
+ * https upstreams: one SSL_CTX per client (TLS 1.2 or newer, the system CA store or the
+ * configured CA file), each connection an OpenSSL bufferevent with SNI and a verified
+ * certificate for the upstream's host name (or IP address). A handshake or verification failure
+ * is a connection that never came up: 503, with the reason (the verify result) logged.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -25,6 +30,11 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <arpa/inet.h>
 #include "dx_alloc.h"
 #include "dx_log.h"
 #include "dx_status.h"
@@ -80,6 +90,9 @@ struct px_upstream {
     char host[256];
     char hostport[300]; /* for our own Host header */
     int port;
+    int tls;      /* https */
+    int ip_host;  /* host is an IP literal: no SNI, the certificate must name the address */
+    SSL_CTX *ctx; /* with tls */
     struct sockaddr_storage addr;
     socklen_t addrlen;
     int timeout_ms;
@@ -110,15 +123,12 @@ int px_upstream_parse_url(const char *url, char *host, size_t hostcap, int *port
 {
     const char *p;
     *why = NULL;
-    if (!strncasecmp(url, "https://", 8)) {
-        *why = "https upstreams are not supported yet";
+    int tls = !strncasecmp(url, "https://", 8);
+    if (!tls && strncasecmp(url, "http://", 7)) {
+        *why = "the upstream URL must start with http:// or https://";
         return DX_EINVAL;
     }
-    if (strncasecmp(url, "http://", 7)) {
-        *why = "the upstream URL must start with http://";
-        return DX_EINVAL;
-    }
-    p = url + 7;
+    p = url + (tls ? 8 : 7);
     const char *hs, *he, *rest;
     if (*p == '[') {
         hs = p + 1;
@@ -139,7 +149,7 @@ int px_upstream_parse_url(const char *url, char *host, size_t hostcap, int *port
     }
     memcpy(host, hs, (size_t)(he - hs));
     host[he - hs] = '\0';
-    *port = 80;
+    *port = tls ? 443 : 80;
     if (*rest == ':') {
         char *end;
         errno = 0;
@@ -152,7 +162,7 @@ int px_upstream_parse_url(const char *url, char *host, size_t hostcap, int *port
         rest = end;
     }
     if (*rest && strcmp(rest, "/")) {
-        *why = "the upstream URL must not have a path or query (http://HOST:PORT)";
+        *why = "the upstream URL must not have a path or query (http[s]://HOST:PORT)";
         return DX_EINVAL;
     }
     return DX_OK;
@@ -401,7 +411,28 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static struct up_conn *conn_new(struct up_pool *p)
 {
     struct px_upstream *u = p->u;
-    struct bufferevent *bev = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev;
+    if (u->tls) {
+        SSL *ssl = SSL_new(u->ctx);
+        if (!ssl)
+            return NULL;
+        /* SNI only for names (RFC 6066); the certificate check is for the name or the address. */
+        int ok = u->ip_host ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), u->host)
+                            : SSL_set_tlsext_host_name(ssl, u->host) && SSL_set1_host(ssl, u->host);
+        if (!ok) {
+            SSL_free(ssl);
+            return NULL;
+        }
+        bev = bufferevent_openssl_socket_new(p->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                             BEV_OPT_CLOSE_ON_FREE);
+        if (!bev)
+            return NULL; /* libevent freed ssl */
+        /* An upstream that closes without close_notify after a complete answer is fine:
+         * the framing tells complete from cut-off answers. */
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    } else {
+        bev = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    }
     if (!bev)
         return NULL;
     struct up_conn *c = dx_calloc(1, sizeof(*c));
@@ -540,12 +571,27 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
         conn_answered(c, c->resp.status, p + hl, len - hl, len);
         return;
     }
-    char reason[256];
-    if (what & BEV_EVENT_ERROR) {
+    char reason[400];
+    SSL *ssl = c->pool->u->tls ? bufferevent_openssl_get_ssl(bev) : NULL;
+    unsigned long tls_err = ssl ? bufferevent_get_openssl_error(bev) : 0;
+    long vr = ssl && !c->connected ? SSL_get_verify_result(ssl) : X509_V_OK;
+    if ((what & BEV_EVENT_ERROR) && vr != X509_V_OK) {
+        snprintf(reason, sizeof(reason), "TLS certificate verification failed for %s: %s",
+                 c->pool->u->host, X509_verify_cert_error_string(vr));
+    } else if ((what & BEV_EVENT_ERROR) && tls_err) {
+        char es[256];
+        ERR_error_string_n(tls_err, es, sizeof(es));
+        snprintf(reason, sizeof(reason), "%s: %s",
+                 c->connected ? "TLS connection failed" : "TLS handshake failed", es);
+    } else if ((what & BEV_EVENT_ERROR) && ssl && !c->connected && !EVUTIL_SOCKET_ERROR()) {
+        snprintf(reason, sizeof(reason), "TLS handshake failed (the upstream hung up)");
+    } else if (what & BEV_EVENT_ERROR) {
         int e = EVUTIL_SOCKET_ERROR();
         snprintf(reason, sizeof(reason), "%s: %s",
                  c->connected ? "connection failed" : "cannot connect",
                  e ? evutil_socket_error_to_string(e) : "error");
+    } else if (ssl && !c->connected) {
+        snprintf(reason, sizeof(reason), "TLS handshake failed (the upstream hung up)");
     } else {
         snprintf(reason, sizeof(reason), "closed the connection %s",
                  c->got ? "in the middle of an answer" : "without answering");
@@ -573,7 +619,10 @@ static void req_timeout_cb(evutil_socket_t fd, short what, void *arg)
         conn_free(c);
     }
     char reason[96];
-    snprintf(reason, sizeof(reason), "%s within %d ms", unavailable ? "no connection" : "no answer",
+    snprintf(reason, sizeof(reason), "%s within %d ms",
+             !unavailable      ? "no answer"
+             : r->pool->u->tls ? "no connection (TCP and TLS handshake)"
+                               : "no connection",
              r->pool->u->timeout_ms);
     req_fail(r, unavailable, reason);
 }
@@ -591,7 +640,11 @@ static void req_start(struct up_req *r, int fresh)
         /* Closed by the upstream (or talking out of turn) while idle: not usable. */
         char b;
         ssize_t n = recv(bufferevent_getfd(c->bev), &b, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+        /* Over TLS, pending bytes may be a late session ticket: only EOF rules it out (a
+         * close_notify that is still unread is caught by the retry). */
+        int closed = p->u->tls ? n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+                               : n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+        if (closed) {
             conn_destroy(c);
             c = NULL;
         }
@@ -794,6 +847,60 @@ struct dx_api px_upstream_api(struct px_upstream *u)
     return a;
 }
 
+/* Logs the OpenSSL error queue's oldest reason after what (and clears the queue). */
+static void log_ssl_error(const char *what)
+{
+    char es[256] = "unknown error";
+    unsigned long e = ERR_get_error();
+    if (e)
+        ERR_error_string_n(e, es, sizeof(es));
+    ERR_clear_error();
+    dx_error_log("%s: %s", what, es);
+}
+
+/* The TLS context of u: TLS 1.2+, peer verification on, trusting ca_file or the system store. */
+static int tls_ctx_new(struct px_upstream *u, const char *ca_file)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        log_ssl_error("cannot create a TLS context");
+        return DX_EINVAL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
+    if (ca_file && *ca_file) {
+        if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+            char what[600];
+            snprintf(what, sizeof(what), "cannot load the upstream CA file '%s'", ca_file);
+            log_ssl_error(what);
+            SSL_CTX_free(ctx);
+            return DX_EINVAL;
+        }
+    } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+        log_ssl_error("cannot load the system's CA certificates");
+        SSL_CTX_free(ctx);
+        return DX_EINVAL;
+    }
+    u->ctx = ctx;
+    return DX_OK;
+}
+
+static void upstream_free_fields(struct px_upstream *u)
+{
+    if (u->secret_key) {
+        /* volatile stores: not optimized away as dead before the free */
+        for (volatile char *c = u->secret_key; *c; c++)
+            *c = 0;
+    }
+    dx_free(u->access_key);
+    dx_free(u->secret_key);
+    dx_free(u->session_token);
+    dx_free(u->region);
+    if (u->ctx)
+        SSL_CTX_free(u->ctx);
+}
+
 int px_upstream_new(const struct px_upstream_options *o, struct px_upstream **out)
 {
     struct px_upstream *u = dx_calloc(1, sizeof(*u));
@@ -806,8 +913,16 @@ int px_upstream_new(const struct px_upstream_options *o, struct px_upstream **ou
     }
     snprintf(u->url, sizeof(u->url), "%s", o->url);
     int v6 = strchr(u->host, ':') != NULL;
-    snprintf(u->hostport, sizeof(u->hostport), "%s%s%s:%d", v6 ? "[" : "", u->host, v6 ? "]" : "",
-             u->port);
+    u->tls = !strncasecmp(o->url, "https://", 8);
+    /* Host as a browser would send it: no port when it is https's default (AWS signs it so). */
+    if (u->tls && u->port == 443)
+        snprintf(u->hostport, sizeof(u->hostport), "%s%s%s", v6 ? "[" : "", u->host, v6 ? "]" : "");
+    else
+        snprintf(u->hostport, sizeof(u->hostport), "%s%s%s:%d", v6 ? "[" : "", u->host,
+                 v6 ? "]" : "", u->port);
+    unsigned char ipbuf[16];
+    u->ip_host =
+        inet_pton(AF_INET, u->host, ipbuf) == 1 || inet_pton(AF_INET6, u->host, ipbuf) == 1;
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -838,6 +953,11 @@ int px_upstream_new(const struct px_upstream_options *o, struct px_upstream **ou
         if (o->session_token && *o->session_token)
             u->session_token = dx_strdup(o->session_token);
     }
+    if (u->tls && tls_ctx_new(u, o->ca_file) != DX_OK) {
+        upstream_free_fields(u);
+        dx_free(u);
+        return DX_EINVAL;
+    }
     u->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
     u->max_idle = o->max_idle_conns > 0 ? o->max_idle_conns : 64;
     u->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_SEQ_CST);
@@ -864,14 +984,6 @@ void px_upstream_free(struct px_upstream *u)
         p = next;
     }
     pthread_mutex_destroy(&u->mu);
-    if (u->secret_key) {
-        /* volatile stores: not optimized away as dead before the free */
-        for (volatile char *c = u->secret_key; *c; c++)
-            *c = 0;
-    }
-    dx_free(u->access_key);
-    dx_free(u->secret_key);
-    dx_free(u->session_token);
-    dx_free(u->region);
+    upstream_free_fields(u);
     dx_free(u);
 }

@@ -1,7 +1,7 @@
 /*
  * The remote upstream client: an implementation of the DynamoDB API interface (dx_api.h) that
  * forwards every call over HTTP/1.1 to another DynamoDB-compatible endpoint (`ddax proxy
- * --upstream URL`). Plain http only for now (TLS comes later). Two signing modes:
+ * --upstream URL`), http or https. Two signing modes:
  *
  * Re-signing (options.resign): every request is signed with the proxy's own credentials
  * (SigV4, service "dynamodb", the configured region). The upstream request carries exactly
@@ -25,6 +25,12 @@
  * or does not answer in time, the reply is DynamoDB's 503 ServiceUnavailableException
  * (connection refused / failed) or 500 InternalServerError (timeout, broken answer), and the
  * reason is logged once per failure.
+ *
+ * https: TLS 1.2 or newer, the upstream's certificate is always verified (against the system's
+ * CA store, or only against options.ca_file) and must name the URL's host (or IP address);
+ * SNI carries the host name. Keep-alive connections are reused as over http. A failed handshake
+ * or a rejected certificate is a 503 ServiceUnavailableException with the reason logged. The
+ * Host we send has no port when it is 443 (as AWS expects it).
  */
 #ifndef PX_UPSTREAM_H
 #define PX_UPSTREAM_H
@@ -37,7 +43,7 @@ struct event_base;
 struct px_upstream;
 
 struct px_upstream_options {
-    const char *url;    /* "http://HOST[:PORT][/]" */
+    const char *url;    /* "http://HOST[:PORT][/]" or "https://HOST[:PORT][/]" */
     int timeout_ms;     /* connect and whole-request timeout; 0 = 10000 */
     int max_idle_conns; /* idle keep-alive connections kept per worker; 0 = 64 */
     /* Re-signing: with resign set, access_key, secret_key and region are required and
@@ -48,11 +54,13 @@ struct px_upstream_options {
     const char *secret_key;
     const char *session_token;
     const char *region;
+    /* https only: a PEM file of the CAs to trust instead of the system's (NULL: system). */
+    const char *ca_file;
 };
 
-/* Parses an upstream URL. host (NUL-terminated) gets at most hostcap bytes; IPv6 literals are
- * written without brackets. Returns DX_OK, or DX_EINVAL with a static reason in *why ("https
- * upstreams are not supported yet", ...). */
+/* Parses an upstream URL (http:// or https://; the default port is 80 or 443). host
+ * (NUL-terminated) gets at most hostcap bytes; IPv6 literals are written without brackets.
+ * Returns DX_OK, or DX_EINVAL with a static reason in *why. */
 int px_upstream_parse_url(const char *url, char *host, size_t hostcap, int *port, const char **why);
 
 /* A new upstream client. Returns DX_OK, or DX_EINVAL (bad URL; reason logged). Free with

@@ -4,7 +4,7 @@
 set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config libevent-dev libcjson-dev liblmdb-dev lmdb-utils
             libjemalloc-dev libhiredis-dev libssl-dev zlib1g-dev)
-test_pkgs=(libcmocka-dev python3-boto3 python3-pytest awscli)
+test_pkgs=(libcmocka-dev python3-boto3 python3-pytest awscli openssl)
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-test}" = test ]; then
   pkgs+=("${test_pkgs[@]}")

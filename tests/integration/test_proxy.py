@@ -417,3 +417,151 @@ def test_resign_from_environment_with_dynalite(tmp_path):
     finally:
         dproc.kill()
         dproc.wait()
+
+
+# --- https upstreams: a TLS-terminating relay (Python ssl) in front of `ddax backend` ---
+
+
+def make_certs(tmp_path):
+    """A throwaway CA and a server certificate for 127.0.0.1 and localhost (openssl CLI);
+    also a second CA the proxy is not told about. Returns (ca.pem, cert, key, other-ca.pem)."""
+    openssl = shutil.which("openssl")
+    if not openssl:
+        pytest.skip("the openssl command is not installed")
+
+    def run(*args):
+        subprocess.run([openssl, *args], check=True, capture_output=True, timeout=60)
+
+    d = str(tmp_path)
+    p = lambda n: os.path.join(d, n)  # noqa: E731
+    for ca in ("ca", "other-ca"):
+        run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", p(ca + ".key"), "-out", p(ca + ".pem"), "-days", "1",
+            "-subj", "/CN=ddax test " + ca, "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", p("server.key"), "-out", p("server.csr"), "-subj", "/CN=127.0.0.1")
+    with open(p("server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+                "basicConstraints=CA:FALSE\n")
+    run("x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+        "-CAcreateserial", "-out", p("server.pem"), "-days", "1", "-extfile", p("server.ext"))
+    return p("ca.pem"), p("server.pem"), p("server.key"), p("other-ca.pem")
+
+
+class TlsRelay:
+    """Accepts TLS on a loopback port and relays each connection, in plain text, to target."""
+
+    def __init__(self, cert, key, target):
+        import ssl
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.target = target
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.handshakes = 0
+        self.stopped = False
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while not self.stopped:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self.handle, args=(raw,), daemon=True).start()
+
+    def handle(self, raw):
+        try:
+            tls = self.ctx.wrap_socket(raw, server_side=True)
+        except OSError:
+            raw.close()
+            return
+        self.handshakes += 1
+        try:
+            plain = socket.create_connection(self.target)
+        except OSError:
+            tls.close()
+            return
+
+        def pump(src, dst):
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            except OSError:
+                pass
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        threading.Thread(target=pump, args=(plain, tls), daemon=True).start()
+        pump(tls, plain)
+
+    def close(self):
+        self.stopped = True
+        self.sock.close()
+
+
+def backend_target(url):
+    hostport = url.split("://", 1)[1]
+    host, port = hostport.rsplit(":", 1)
+    return host.strip("[]"), int(port)
+
+
+def test_https_upstream_through_tls_relay(tmp_path):
+    binary = ddax_bin()
+    ca, cert, key, other_ca = make_certs(tmp_path)
+    data = tmp_path / "upstream-data"
+    data.mkdir()
+    backend = Proc([binary, "backend", "--port", "0", "--nosync", "--data", str(data)])
+    backend.start()
+    relay = TlsRelay(cert, key, backend_target(backend.url))
+    upstream = "https://127.0.0.1:%d" % relay.port
+    proxy = resign_proxy(binary, upstream, "--upstream-ca-file", ca)
+    untrusting = Proc([binary, "proxy", "--port", "0", "--upstream", upstream,
+                       "--upstream-timeout-ms", "3000", "--upstream-ca-file", other_ca])
+    try:
+        proxy.start()
+        drive_basic_flow(client_with_other_creds(proxy.url), make_client(backend.url))
+        # keep-alive: far fewer TLS handshakes than requests (2 worker threads)
+        assert 1 <= relay.handshakes <= 4, relay.handshakes
+
+        # A CA that did not sign the upstream's certificate: 503, and the log says why.
+        untrusting.start()
+        with pytest.raises(ClientError) as e:
+            make_client(untrusting.url).list_tables()
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert e.value.response["Error"]["Code"] == "ServiceUnavailableException"
+        deadline = time.time() + 5
+        while time.time() < deadline and not any(
+                "TLS certificate verification failed" in l for l in untrusting.output):
+            time.sleep(0.05)
+        assert any("TLS certificate verification failed" in l and "local issuer" in l
+                   for l in untrusting.output), untrusting.output
+    finally:
+        untrusting.kill(signal.SIGTERM)
+        proxy.kill(signal.SIGTERM)
+        relay.close()
+        backend.kill(signal.SIGTERM)
+
+
+def test_https_usage(tmp_path):
+    binary = ddax_bin()
+    r = subprocess.run([binary, "proxy", "--upstream", "http://127.0.0.1:9",
+                        "--upstream-ca-file", "/tmp/ca.pem"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "only for https" in r.stderr, r.stderr
+    # An unreadable CA file is refused at startup.
+    r = subprocess.run([binary, "proxy", "--port", "0", "--upstream", "https://127.0.0.1:9",
+                        "--upstream-ca-file", str(tmp_path / "missing.pem")],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0 and "missing.pem" in r.stderr, r.stderr

@@ -6,6 +6,9 @@
  * sent, the stale keep-alive retry, upstream down (503) and a silent upstream (timeout, 500).
  * Re-signing: the fake upstream's received request verifies with px_sigv4_verify against the
  * proxy's credentials (and a tampered copy does not).
+ * https: a throwaway CA and server certificates made here in memory, a TLS fake upstream in a
+ * thread: a forwarded request arrives and its answer comes back over one reused connection;
+ * a certificate for another name, or from a CA we were not told to trust, is a 503.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -22,6 +26,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include "dx_api.h"
 #include "dx_error.h"
 #include "dx_status.h"
@@ -127,7 +136,9 @@ static void test_url(void **state)
         {"http://localhost:8000/", 1, "localhost", 8000},
         {"http://example.com", 1, "example.com", 80},
         {"HTTP://[::1]:9000", 1, "::1", 9000},
-        {"https://dynamodb.us-east-1.amazonaws.com", 0, NULL, 0},
+        {"https://dynamodb.us-east-1.amazonaws.com", 1, "dynamodb.us-east-1.amazonaws.com", 443},
+        {"HTTPS://127.0.0.1:8443/", 1, "127.0.0.1", 8443},
+        {"https://", 0, NULL, 0},
         {"ftp://x", 0, NULL, 0},
         {"http://", 0, NULL, 0},
         {"http://h:0", 0, NULL, 0},
@@ -149,11 +160,6 @@ static void test_url(void **state)
         assert_string_equal(host, cases[i].host);
         assert_int_equal(port, cases[i].port);
     }
-    char host[64];
-    int port;
-    const char *why;
-    px_upstream_parse_url("https://x", host, sizeof(host), &port, &why);
-    assert_string_equal(why, "https upstreams are not supported yet");
 }
 
 /* --- a fake upstream --- */
@@ -689,6 +695,281 @@ static void test_resign(void **state)
     fake_stop(&f);
 }
 
+/* --- https --- */
+
+static EVP_PKEY *new_key(void)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    assert_non_null(k);
+    return k;
+}
+
+static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    assert_non_null(ext);
+    X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+}
+
+/* A certificate for key, named cn, signed by issuer/ikey (NULL: self-signed CA). san: the
+ * subjectAltName of a server certificate. */
+static X509 *new_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *ikey, const char *san)
+{
+    static long serial = 1;
+    X509 *c = X509_new();
+    X509_set_version(c, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(c), serial++);
+    X509_gmtime_adj(X509_getm_notBefore(c), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(c), 3600);
+    X509_set_pubkey(c, key);
+    X509_NAME *name = X509_get_subject_name(c);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : name);
+    if (!issuer) {
+        add_ext(c, c, NID_basic_constraints, "critical,CA:TRUE");
+        add_ext(c, c, NID_key_usage, "critical,keyCertSign,cRLSign");
+    } else {
+        add_ext(c, issuer, NID_basic_constraints, "CA:FALSE");
+        add_ext(c, issuer, NID_ext_key_usage, "serverAuth");
+        add_ext(c, issuer, NID_subject_alt_name, san);
+    }
+    assert_true(X509_sign(c, ikey ? ikey : key, EVP_sha256()) > 0);
+    return c;
+}
+
+struct tls_fake {
+    int lfd, port;
+    pthread_t th;
+    SSL_CTX *ctx;
+    int accepted, handshakes, requests;
+    char sni[256]; /* the server name the client asked for ("" : none) */
+    char last[8192];
+    volatile int stop;
+};
+
+/* Reads one request into f->last over ssl. Returns 0, or -1 at EOF/error/stop. */
+static int tls_read_request(struct tls_fake *f, SSL *ssl, int fd)
+{
+    /* A buffer of our own: the test reads f->last while we wait for the next request. */
+    static char buf[sizeof(f->last)];
+    size_t have = 0;
+    for (;;) {
+        buf[have] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        if (end) {
+            const char *cl = strstr(buf, "Content-Length: ");
+            size_t want = (size_t)(end + 4 - buf) + (cl ? (size_t)atoi(cl + 16) : 0);
+            if (have >= want) {
+                memcpy(f->last, buf, have + 1);
+                return 0;
+            }
+        }
+        if (!SSL_pending(ssl)) {
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, 100) == 0) {
+                if (f->stop)
+                    return -1;
+                continue;
+            }
+        }
+        int n = SSL_read(ssl, buf + have, (int)(sizeof(buf) - 1 - have));
+        if (n <= 0)
+            return -1;
+        have += (size_t)n;
+    }
+}
+
+static void *tls_fake_main(void *arg)
+{
+    struct tls_fake *f = arg;
+    while (!f->stop) {
+        struct pollfd p = {f->lfd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int fd = accept(f->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        __atomic_add_fetch(&f->accepted, 1, __ATOMIC_SEQ_CST);
+        struct timeval tv = {2, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        SSL *ssl = SSL_new(f->ctx);
+        SSL_set_fd(ssl, fd);
+        if (SSL_accept(ssl) == 1) {
+            const char *sn = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+            snprintf(f->sni, sizeof(f->sni), "%s", sn ? sn : "");
+            __atomic_add_fetch(&f->handshakes, 1, __ATOMIC_SEQ_CST);
+            while (!f->stop && tls_read_request(f, ssl, fd) == 0) {
+                __atomic_add_fetch(&f->requests, 1, __ATOMIC_SEQ_CST);
+                static const char answer[] = OK_ANSWER;
+                if (SSL_write(ssl, answer, (int)sizeof(answer) - 1) <= 0)
+                    break;
+            }
+        }
+        ERR_clear_error();
+        SSL_free(ssl);
+        close(fd);
+    }
+    return NULL;
+}
+
+/* A TLS fake upstream presenting cert (with key). */
+static void tls_fake_start(struct tls_fake *f, X509 *cert, EVP_PKEY *key)
+{
+    memset(f, 0, sizeof(*f));
+    f->ctx = SSL_CTX_new(TLS_server_method());
+    assert_int_equal(SSL_CTX_use_certificate(f->ctx, cert), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey(f->ctx, key), 1);
+    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(f->lfd, 16), 0);
+    socklen_t l = sizeof(a);
+    getsockname(f->lfd, (struct sockaddr *)&a, &l);
+    f->port = ntohs(a.sin_port);
+    pthread_create(&f->th, NULL, tls_fake_main, f);
+}
+
+static void tls_fake_stop(struct tls_fake *f)
+{
+    f->stop = 1;
+    pthread_join(f->th, NULL);
+    close(f->lfd);
+    SSL_CTX_free(f->ctx);
+}
+
+/* Writes cert as PEM to a new temporary file; path gets its name. */
+static void write_pem(X509 *cert, char *path, size_t cap)
+{
+    snprintf(path, cap, "/tmp/test_px_upstream_ca_XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *fp = fdopen(fd, "w");
+    assert_int_equal(PEM_write_X509(fp, cert), 1);
+    fclose(fp);
+}
+
+/* Does "localhost" resolve to 127.0.0.1 first (as px_upstream connects to the first address)? */
+static int localhost_is_v4(void)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo("localhost", "443", &hints, &res) != 0)
+        return 0;
+    int v4 = res->ai_family == AF_INET;
+    freeaddrinfo(res);
+    return v4;
+}
+
+struct tls_case {
+    const char *name;
+    const char *host; /* in the URL */
+    const char *san;  /* of the server certificate */
+    int other_ca;     /* signed by a CA that is not in the CA file */
+    int want_status;  /* 200: answered; 503: refused before any request */
+};
+
+static void test_https(void **state)
+{
+    static const struct tls_case cases[] = {
+        {"trusted, right address", "127.0.0.1", "IP:127.0.0.1,DNS:localhost", 0, 200},
+        {"trusted, right name", "localhost", "DNS:localhost", 0, 200},
+        {"certificate for another address", "127.0.0.1", "DNS:wrong.example,IP:127.0.0.2", 0, 503},
+        {"certificate for another name", "localhost", "DNS:wrong.example,IP:127.0.0.1", 0, 503},
+        {"untrusted CA", "127.0.0.1", "IP:127.0.0.1", 1, 503},
+    };
+    EVP_PKEY *ca_key = new_key(), *other_key = new_key(), *srv_key = new_key();
+    X509 *ca = new_cert(ca_key, "ddax test CA", NULL, NULL, NULL);
+    X509 *other = new_cert(other_key, "someone else's CA", NULL, NULL, NULL);
+    char ca_path[64];
+    write_pem(ca, ca_path, sizeof(ca_path));
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct tls_case *tc = &cases[i];
+        if (!strcmp(tc->host, "localhost") && !localhost_is_v4())
+            continue; /* the fake listens on 127.0.0.1 only */
+        X509 *srv = tc->other_ca ? new_cert(srv_key, "server", other, other_key, tc->san)
+                                 : new_cert(srv_key, "server", ca, ca_key, tc->san);
+        struct tls_fake f;
+        tls_fake_start(&f, srv, srv_key);
+        struct event_base *base = event_base_new();
+        px_upstream_use_base(base);
+        char url[64];
+        snprintf(url, sizeof(url), "https://%s:%d", tc->host, f.port);
+        struct px_upstream_options o = {.url = url, .timeout_ms = 5000, .ca_file = ca_path};
+        struct px_upstream *u = NULL;
+        assert_int_equal(px_upstream_new(&o, &u), DX_OK);
+        struct dx_call c = {.op = DX_OP_GetItem, .body = LIST_BODY, .len = 2};
+        struct result res;
+        for (int k = 0; k < 3; k++) {
+            call(base, u, &c, &res);
+            if (res.status != tc->want_status)
+                fail_msg("%s: status %d, want %d (%s)", tc->name, res.status, tc->want_status,
+                         res.body);
+        }
+        if (tc->want_status == 200) {
+            assert_string_equal(res.body, "{\"Item\":{}}");
+            assert_non_null(strstr(f.last, "X-Amz-Target: DynamoDB_20120810.GetItem\r\n"));
+            char host[64];
+            snprintf(host, sizeof(host), "Host: %s:%d\r\n", tc->host, f.port);
+            assert_non_null(strstr(f.last, host));
+            /* SNI for names only (RFC 6066 has none for addresses) */
+            assert_string_equal(f.sni, strcmp(tc->host, "localhost") ? "" : "localhost");
+            assert_non_null(strstr(f.last, "\r\n\r\n{}"));
+            /* keep-alive: one handshake for all three */
+            assert_int_equal(f.requests, 3);
+            assert_int_equal(f.handshakes, 1);
+        } else {
+            assert_non_null(strstr(
+                res.body, "\"com.amazonaws.dynamodb.v20120810#ServiceUnavailableException\""));
+            assert_int_equal(f.requests, 0);
+        }
+        px_upstream_free(u);
+        px_upstream_use_base(NULL);
+        event_base_free(base);
+        tls_fake_stop(&f);
+        X509_free(srv);
+    }
+    unlink(ca_path);
+    X509_free(ca);
+    X509_free(other);
+    EVP_PKEY_free(ca_key);
+    EVP_PKEY_free(other_key);
+    EVP_PKEY_free(srv_key);
+}
+
+static void test_https_options(void **state)
+{
+    struct px_upstream *u = NULL;
+    /* A CA file that cannot be read: refused at startup, not at the first request. */
+    struct px_upstream_options o = {.url = "https://127.0.0.1:8443",
+                                    .ca_file = "/nonexistent/ca.pem"};
+    assert_int_equal(px_upstream_new(&o, &u), DX_EINVAL);
+    /* A plain http server at an https URL never completes a handshake: 503. */
+    struct fake f;
+    fake_start(&f, FAKE_ANSWER, OK_ANSWER);
+    struct event_base *base = event_base_new();
+    px_upstream_use_base(base);
+    char url[64];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d", f.port);
+    struct px_upstream_options h = {.url = url, .timeout_ms = 300};
+    assert_int_equal(px_upstream_new(&h, &u), DX_OK);
+    struct dx_call c = {.op = DX_OP_GetItem, .body = LIST_BODY, .len = 2};
+    struct result res;
+    call(base, u, &c, &res);
+    assert_int_equal(res.status, 503);
+    assert_int_equal(f.requests, 0);
+    px_upstream_free(u);
+    px_upstream_use_base(NULL);
+    event_base_free(base);
+    fake_stop(&f);
+    /* The system store; the URL's default port. */
+    struct px_upstream_options d = {.url = "https://127.0.0.1"};
+    assert_int_equal(px_upstream_new(&d, &u), DX_OK);
+    px_upstream_free(u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -703,6 +984,8 @@ int main(void)
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_outside_worker),
         cmocka_unit_test(test_resign),
+        cmocka_unit_test(test_https),
+        cmocka_unit_test(test_https_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
