@@ -1009,3 +1009,22 @@ int be_exprs_key_condition(const struct be_exprs *x, const struct be_keydef *has
     }
     return DX_OK;
 }
+
+size_t be_exprs_projection_roots(const struct be_exprs *x, struct dx_arena *a, struct be_name **out)
+{
+    *out = NULL;
+    if (!x || !x->has_proj || x->n_proj == 0)
+        return 0;
+    struct be_name *names = dx_arena_alloc(a, x->n_proj * sizeof(*names));
+    size_t n = 0;
+    for (size_t i = 0; i < x->n_proj; i++) {
+        const struct be_expr_pel *el = &x->proj[i].el[0];
+        size_t k = 0;
+        while (k < n && !(names[k].len == el->len && memcmp(names[k].p, el->name, el->len) == 0))
+            k++;
+        if (k == n)
+            names[n++] = (struct be_name){el->name, el->len};
+    }
+    *out = names;
+    return n;
+}

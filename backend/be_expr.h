@@ -60,6 +60,16 @@ int be_exprs_apply_update(const struct be_exprs *x, struct dx_arena *a, const st
  * a, possibly empty). */
 struct dx_av *be_exprs_updated_attrs(const struct be_exprs *x, struct dx_arena *a,
                                      const struct dx_av *item);
+/* One top-level attribute name (not NUL-terminated), borrowed from the request. */
+struct be_name {
+    const char *p;
+    size_t len;
+};
+/* The top-level attribute names the projection asks for (ProjectionExpression or
+ * AttributesToGet), in request order without repeats; *out is an array in a. Returns the
+ * count, 0 without a projection. */
+size_t be_exprs_projection_roots(const struct be_exprs *x, struct dx_arena *a,
+                                 struct be_name **out);
 /* The projection of item (a new map in a); item itself when there is no projection. */
 struct dx_av *be_exprs_project(const struct be_exprs *x, struct dx_arena *a,
                                const struct dx_av *item);

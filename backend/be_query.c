@@ -260,11 +260,54 @@ static int table_and_exprs(struct be_req *r, struct be_table **out, struct be_ex
     return dx_error_set(&r->err, DX_E_RESOURCE_NOT_FOUND, "Requested resource not found");
 }
 
+static int name_is(const struct be_name *n, const char *s)
+{
+    return s && strlen(s) == n->len && memcmp(s, n->p, n->len) == 0;
+}
+
+/* Whether index ix (of table t) stores attribute n. */
+static int index_projects(const struct be_table *t, const struct be_index *ix,
+                          const struct be_name *n)
+{
+    if (ix->projection == BE_PROJ_ALL || name_is(n, t->hash.name) || name_is(n, t->range.name) ||
+        name_is(n, ix->hash.name) || name_is(n, ix->range.name))
+        return 1;
+    for (size_t i = 0; ix->projection == BE_PROJ_INCLUDE && i < ix->n_nonkey; i++)
+        if (name_is(n, ix->nonkey[i]))
+            return 1;
+    return 0;
+}
+
+/* A GSI cannot fetch from the table: asking it for an attribute it does not store is
+ * DynamoDB's "Global secondary index X does not project [a, b]". */
+static int gsi_projection_check(struct be_req *r, const struct be_table *t,
+                                const struct be_index *ix, const struct be_exprs *x)
+{
+    struct be_name *names;
+    size_t n = be_exprs_projection_roots(x, &r->arena, &names);
+    struct dx_buf missing = DX_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        if (index_projects(t, ix, &names[i]))
+            continue;
+        if (missing.len)
+            dx_buf_puts(&missing, ", ");
+        dx_buf_append(&missing, names[i].p, names[i].len);
+    }
+    int rc = DX_OK;
+    if (missing.len)
+        rc = dx_error_set(&r->err, DX_E_VALIDATION,
+                          "One or more parameter values were invalid: Global secondary index %s "
+                          "does not project [%s]",
+                          ix->name, missing.p);
+    dx_buf_deinit(&missing);
+    return rc;
+}
+
 /* The index named by IndexName (*ix, NULL without one), with DynamoDB's checks of reading it:
  * an unknown index, a consistent read of a GSI, Select ALL_ATTRIBUTES on a GSI that does not
- * project everything. */
-static int find_index(struct be_req *r, const struct be_table *t, int consistent,
-                      const struct be_index **ix)
+ * project everything, attributes asked of a GSI that does not store them. */
+static int find_index(struct be_req *r, const struct be_table *t, const struct be_exprs *x,
+                      int consistent, const struct be_index **ix)
 {
     const char *name = json_str(r, "IndexName");
     *ix = NULL;
@@ -292,6 +335,8 @@ static int find_index(struct be_req *r, const struct be_table *t, int consistent
                             "is not supported for global secondary index %s because its "
                             "projection type is not ALL",
                             name);
+    if ((*ix)->global && (*ix)->projection != BE_PROJ_ALL)
+        return gsi_projection_check(r, t, *ix, x);
     return DX_OK;
 }
 
@@ -674,7 +719,7 @@ int be_op_Query(struct be_req *r)
         goto out;
     const struct be_index *ix = NULL;
     struct be_table view;
-    if ((rc = find_index(r, t, pg.consistent, &ix)) != DX_OK)
+    if ((rc = find_index(r, t, x, pg.consistent, &ix)) != DX_OK)
         goto out;
     page_index(&pg, r, t, ix, &view);
     if ((rc = start_key(r, pg.t, pg.base, ix, &esk, &eskb)) != DX_OK)
@@ -810,7 +855,7 @@ int be_op_Scan(struct be_req *r)
         goto out;
     const struct be_index *ix = NULL;
     struct be_table view;
-    if ((rc = find_index(r, t, pg.consistent, &ix)) != DX_OK)
+    if ((rc = find_index(r, t, x, pg.consistent, &ix)) != DX_OK)
         goto out;
     page_index(&pg, r, t, ix, &view);
     if ((rc = start_key(r, pg.t, pg.base, ix, &esk, &eskb)) != DX_OK)

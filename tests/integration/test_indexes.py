@@ -163,6 +163,17 @@ def test_errors(ddb, itbl):
                       "type is not ALL", gquery, ddb, itbl, "g_keys", "G", Select="ALL_ATTRIBUTES")
     assert_validation("The table does not have the specified index: nope",
                       ddb.scan, TableName=itbl, IndexName="nope")
+    # A GSI cannot fetch from the table: asking it for attributes it does not store is refused.
+    assert_validation("One or more parameter values were invalid: Global secondary index g_inc "
+                      "does not project [y, z]", gquery, ddb, itbl, "g_inc", "G",
+                      ProjectionExpression="pk, x, y, g, z")
+    assert_validation("One or more parameter values were invalid: Global secondary index g_keys "
+                      "does not project [x]", ddb.scan, TableName=itbl, IndexName="g_keys",
+                      ProjectionExpression="#x", ExpressionAttributeNames={"#x": "x"})
+    # Keys and INCLUDE'd attributes are fine, and an LSI fetches what it lacks.
+    gquery(ddb, itbl, "g_inc", "G", ProjectionExpression="pk, sk, g, gs, x")
+    ddb.query(TableName=itbl, IndexName="l_keys", KeyConditionExpression="pk = :p",
+              ExpressionAttributeValues={":p": S("lp")}, ProjectionExpression="y")
 
 
 def test_index_matches_table(ddb, itbl):

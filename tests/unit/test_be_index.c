@@ -364,6 +364,16 @@ static void test_errors(void **state)
           "ValidationException",
           "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported "
           "for global secondary index g_keys because its projection type is not ALL");
+    fails(e, DX_OP_Query,
+          "{'TableName':'itx','IndexName':'g_inc','ProjectionExpression':'pk, x, y.a, z, y.b',"
+          "'KeyConditionExpression':'g = :g','ExpressionAttributeValues':{':g':{'S':'G'}}}",
+          "ValidationException",
+          "One or more parameter values were invalid: Global secondary index g_inc does not "
+          "project [y, z]");
+    fails(e, DX_OP_Scan, "{'TableName':'itx','IndexName':'g_keys','AttributesToGet':['gs','x']}",
+          "ValidationException",
+          "One or more parameter values were invalid: Global secondary index g_keys does not "
+          "project [x]");
     fails(e, DX_OP_Scan, "{'TableName':'itx','IndexName':'nope'}", "ValidationException",
           "The table does not have the specified index: nope");
     fails(e, DX_OP_Query,
