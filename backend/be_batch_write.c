@@ -29,6 +29,7 @@ struct write_req {
     struct dx_av *av; /* the Item (put) or the Key (delete) */
     const void *skey;
     size_t skeylen;
+    uint64_t csize; /* its item collection's size after the batch (LSI tables) */
 };
 
 struct write_table {
@@ -264,7 +265,7 @@ static void write_response(struct be_req *r, struct write_op *op)
         dx_buf_puts(o, ":[");
         for (size_t k = 0; k < w->n; k++) {
             dx_buf_reset(&frag);
-            be__write_collection_metrics(&frag, w->t, w->reqs[k].av);
+            be__write_collection_metrics_size(&frag, w->t, w->reqs[k].av, w->reqs[k].csize);
             dx_buf_puts(o, k ? "," : "");
             be__batch_put_member_value(o, &frag);
         }
@@ -297,7 +298,8 @@ static int write_apply(struct be_req *r, MDB_txn *txn)
                 rc = DX_OK;
             }
             if (rc == DX_OK && q->put)
-                rc = be_mutation_apply(r->be->store, txn, cur[i], q->skey, q->skeylen, q->av);
+                rc = be_mutation_apply_checked(r->be->store, txn, cur[i], q->skey, q->skeylen,
+                                               q->av, &r->err);
             else if (rc == DX_OK && old)
                 rc = be_mutation_apply(r->be->store, txn, cur[i], q->skey, q->skeylen, NULL);
             if (rc == DX_OK && op->cap_level) {
@@ -307,6 +309,11 @@ static int write_apply(struct be_req *r, MDB_txn *txn)
             }
         }
     }
+    /* Sizes after the whole batch, as DynamoDB reports them. */
+    for (size_t i = 0; i < op->nt && rc == DX_OK && op->metrics; i++)
+        for (size_t k = 0; k < op->wt[i].n && rc == DX_OK && cur[i]->n_lsi > 0; k++)
+            rc = be_collection_size(r->be->store, txn, cur[i], op->wt[i].reqs[k].av,
+                                    &op->wt[i].reqs[k].csize);
     for (size_t i = 0; i < op->nt; i++)
         if (cur[i])
             be_table_unref(cur[i]);

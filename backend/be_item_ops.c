@@ -214,7 +214,7 @@ static int condition_check(struct be_req *r, struct item_op *op, const struct dx
 /* The write's response: Attributes (when not NULL), ConsumedCapacity, ItemCollectionMetrics. */
 static void write_response(struct be_req *r, struct item_op *op, const struct be_table *t,
                            const struct dx_av *attrs, const struct dx_av *old_item,
-                           const struct dx_av *new_item)
+                           const struct dx_av *new_item, MDB_txn *txn)
 {
     const struct dx_av *keyed = new_item ? new_item : old_item ? old_item : op->key;
     struct dx_buf *out = &r->out;
@@ -237,7 +237,9 @@ static void write_response(struct be_req *r, struct item_op *op, const struct be
     if (op->metrics && t->n_lsi > 0) {
         if (!first)
             dx_buf_putc(out, ',');
-        be__write_collection_metrics(out, t, keyed);
+        uint64_t size = 0;
+        be_collection_size(r->be->store, txn, t, keyed, &size);
+        be__write_collection_metrics_size(out, t, keyed, size);
     }
     dx_buf_putc(out, '}');
 }
@@ -346,9 +348,10 @@ static int put_apply(struct be_req *r, MDB_txn *txn)
     if (rc == DX_OK)
         rc = condition_check(r, op, old);
     if (rc == DX_OK)
-        rc = be_mutation_apply(r->be->store, txn, t, op->skey, op->skeylen, op->item);
+        rc = be_mutation_apply_checked(r->be->store, txn, t, op->skey, op->skeylen, op->item,
+                                       &r->err);
     if (rc == DX_OK)
-        write_response(r, op, t, op->ret == RV_ALL_OLD ? old : NULL, old, op->item);
+        write_response(r, op, t, op->ret == RV_ALL_OLD ? old : NULL, old, op->item, txn);
     be_table_unref(t);
     return rc;
 }
@@ -410,7 +413,7 @@ static int delete_apply(struct be_req *r, MDB_txn *txn)
     if (rc == DX_OK && old)
         rc = be_mutation_apply(r->be->store, txn, t, op->skey, op->skeylen, NULL);
     if (rc == DX_OK)
-        write_response(r, op, t, op->ret == RV_ALL_OLD ? old : NULL, old, NULL);
+        write_response(r, op, t, op->ret == RV_ALL_OLD ? old : NULL, old, NULL, txn);
     be_table_unref(t);
     return rc;
 }
@@ -494,7 +497,8 @@ static int update_apply(struct be_req *r, MDB_txn *txn)
      * nothing. */
     written = old || op->create_empty || !key_only(t, new_item);
     if (written) {
-        rc = be_mutation_apply(r->be->store, txn, t, op->skey, op->skeylen, new_item);
+        rc = be_mutation_apply_checked(r->be->store, txn, t, op->skey, op->skeylen, new_item,
+                                       &r->err);
         if (rc != DX_OK)
             goto out;
     }
@@ -515,7 +519,7 @@ static int update_apply(struct be_req *r, MDB_txn *txn)
     default:
         break;
     }
-    write_response(r, op, t, attrs, old, written ? new_item : NULL);
+    write_response(r, op, t, attrs, old, written ? new_item : NULL, txn);
 out:
     be_table_unref(t);
     return rc;

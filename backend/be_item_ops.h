@@ -8,6 +8,7 @@
 #define BE_ITEM_OPS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "be_engine.h"
 #include "dx_av.h"
 #include "dx_buf.h"
@@ -102,5 +103,8 @@ void be__write_write_capacity(struct dx_buf *out, const char *name, const struct
  * with local secondary indexes), using item's partition key. */
 void be__write_collection_metrics(struct dx_buf *out, const struct be_table *t,
                                   const struct dx_av *item);
+/* Added: the same with the collection's real size in bytes (SizeEstimateRangeGB from it). */
+void be__write_collection_metrics_size(struct dx_buf *out, const struct be_table *t,
+                                       const struct dx_av *item, uint64_t bytes);
 
 #endif

@@ -8,6 +8,7 @@
  * a new entry, a delete for a removed one, both when the index key changed, none when the
  * projected entry did not change), each in 1 KB units of the projected entry.
  */
+#include <stdio.h>
 #include <string.h>
 #include "be_catalog.h"
 #include "be_item_ops.h"
@@ -179,8 +180,8 @@ void be__write_write_capacity(struct dx_buf *out, const char *name, const struct
     dx_buf_putc(out, '}');
 }
 
-void be__write_collection_metrics(struct dx_buf *out, const struct be_table *t,
-                                  const struct dx_av *item)
+void be__write_collection_metrics_size(struct dx_buf *out, const struct be_table *t,
+                                       const struct dx_av *item, uint64_t bytes)
 {
     dx_buf_puts(out, "\"ItemCollectionMetrics\":{\"ItemCollectionKey\":{");
     const struct dx_av *hv = item ? dx_av_map_get(item, t->hash.name, strlen(t->hash.name)) : NULL;
@@ -189,7 +190,18 @@ void be__write_collection_metrics(struct dx_buf *out, const struct be_table *t,
         dx_buf_putc(out, ':');
         dx_av_write_json(out, hv);
     }
-    /* DynamoDB reports the collection size as an estimate range in GB; it reports [0.0, 1.0]
-     * for collections under 1 GB, which is every collection here. */
-    dx_buf_puts(out, "},\"SizeEstimateRangeGB\":[0.0,1.0]}");
+    /* DynamoDB reports the collection size as an estimate range in GB, a lower and an upper
+     * bound: [0.0, 1.0] for collections under 1 GB. We give the whole-GB interval holding the
+     * exact size. */
+    uint64_t gb = bytes >> 30;
+    char tail[96];
+    snprintf(tail, sizeof tail, "},\"SizeEstimateRangeGB\":[%llu.0,%llu.0]}",
+             (unsigned long long)gb, (unsigned long long)gb + 1);
+    dx_buf_puts(out, tail);
+}
+
+void be__write_collection_metrics(struct dx_buf *out, const struct be_table *t,
+                                  const struct dx_av *item)
+{
+    be__write_collection_metrics_size(out, t, item, 0);
 }

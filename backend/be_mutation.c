@@ -9,6 +9,13 @@
  * by index sort key, entries with equal index keys are told apart (and ordered) by the table
  * key, and Query/Scan walk an index exactly as they walk a table. The value is the projected
  * item. The store's per-id statistics then count the index's items and bytes too.
+ *
+ * Tables with local secondary indexes also keep the size of each item collection (the items of
+ * one partition key value plus their LSI entries) in the meta database under
+ *   'c' | table id | hash32(partition key) | partition key   (be_key_partition's prefix)
+ * as one little-endian uint64, updated in the same transaction as the items. DynamoDB counts an
+ * LSI entry as its projected attributes (keys included) + 100 bytes; a write that would take a
+ * collection over the limit (10 GiB) fails with ItemCollectionSizeLimitExceededException.
  */
 #include <string.h>
 #include "be_mutation.h"
@@ -16,7 +23,10 @@
 #include "be_store.h"
 #include "dx_arena.h"
 #include "dx_buf.h"
+#include "dx_error.h"
 #include "dx_status.h"
+
+#define LSI_ENTRY_OVERHEAD 100
 
 static int key_value(const struct dx_av *item, const struct be_keydef *kd, const struct dx_av **v)
 {
@@ -124,8 +134,112 @@ static int index_apply(struct be_store *s, MDB_txn *txn, const struct be_table *
     return rc;
 }
 
-int be_mutation_apply(struct be_store *s, MDB_txn *txn, const struct be_table *t, const void *key,
-                      size_t keylen, const struct dx_av *item)
+/* The meta key of item's collection in t; DX_ENOTFOUND when item lacks the partition key. */
+static int collection_key(const struct be_table *t, const struct dx_av *item, struct dx_buf *out)
+{
+    const struct dx_av *hv;
+    if (!item || key_value(item, &t->hash, &hv) != DX_OK)
+        return DX_ENOTFOUND;
+    dx_buf_putc(out, 'c');
+    return be_key_partition(t->id, hv, out) == DX_OK ? DX_OK : DX_EINVAL;
+}
+
+/* What item adds to its collection: its size and the sizes of its LSI entries. */
+static uint64_t collection_share(struct dx_arena *a, const struct be_table *t,
+                                 const struct dx_av *item)
+{
+    if (!item)
+        return 0;
+    uint64_t n = dx_av_item_size(item);
+    struct dx_buf kb = DX_BUF_INIT;
+    for (size_t i = 0; i < t->n_lsi; i++) {
+        kb.len = 0;
+        if (be_index_key(t, &t->lsi[i], item, &kb) == DX_OK)
+            n += dx_av_item_size(be_index_project(a, t, &t->lsi[i], item)) + LSI_ENTRY_OVERHEAD;
+    }
+    dx_buf_deinit(&kb);
+    return n;
+}
+
+static int collection_read(struct be_store *s, MDB_txn *txn, const struct dx_buf *k,
+                           uint64_t *bytes)
+{
+    MDB_val kv = {k->len, (void *)k->p}, v;
+    *bytes = 0;
+    int rc = mdb_get(txn, be_store_dbi(s, BE_DBI_META), &kv, &v);
+    if (rc == MDB_NOTFOUND)
+        return DX_OK;
+    if (rc != 0)
+        return be_store_mdb_status(s, rc, "collection get");
+    if (v.mv_size != 8)
+        return DX_ESTORE;
+    const uint8_t *p = v.mv_data;
+    for (int i = 7; i >= 0; i--)
+        *bytes = (*bytes << 8) | p[i];
+    return DX_OK;
+}
+
+static int collection_write(struct be_store *s, MDB_txn *txn, const struct dx_buf *k,
+                            uint64_t bytes)
+{
+    MDB_val kv = {k->len, (void *)k->p};
+    if (bytes == 0) {
+        int rc = mdb_del(txn, be_store_dbi(s, BE_DBI_META), &kv, NULL);
+        return rc == MDB_NOTFOUND ? DX_OK : be_store_mdb_status(s, rc, "collection del");
+    }
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(bytes >> (8 * i));
+    MDB_val v = {8, b};
+    return be_store_mdb_status(s, mdb_put(txn, be_store_dbi(s, BE_DBI_META), &kv, &v, 0),
+                               "collection put");
+}
+
+int be_collection_size(struct be_store *s, MDB_txn *txn, const struct be_table *t,
+                       const struct dx_av *item, uint64_t *bytes)
+{
+    struct dx_buf k = DX_BUF_INIT;
+    *bytes = 0;
+    int rc = collection_key(t, item, &k);
+    if (rc == DX_OK)
+        rc = collection_read(s, txn, &k, bytes);
+    else
+        rc = DX_OK;
+    dx_buf_deinit(&k);
+    return rc;
+}
+
+/* Moves the collection of the written key from old's share to item's (both share the
+ * partition key: the storage key is the same). Fails with the DynamoDB error when the write
+ * grows the collection past the limit and err is given. */
+static int collection_apply(struct be_store *s, MDB_txn *txn, const struct be_table *t,
+                            struct dx_arena *a, const struct dx_av *old, const struct dx_av *item,
+                            struct dx_error *err)
+{
+    struct dx_buf k = DX_BUF_INIT;
+    uint64_t cur = 0, before = collection_share(a, t, old), after = collection_share(a, t, item);
+    int rc = collection_key(t, item ? item : old, &k);
+    if (rc != DX_OK) {
+        dx_buf_deinit(&k);
+        return DX_OK; /* no partition key: nothing is written either */
+    }
+    rc = collection_read(s, txn, &k, &cur);
+    if (rc == DX_OK) {
+        uint64_t next = cur >= before ? cur - before + after : after;
+        if (err && after > before && next > be_store_collection_limit(s))
+            rc = dx_error_set(err, DX_E_ITEM_COLLECTION_SIZE_LIMIT_EXCEEDED,
+                              "The total size of an item collection has exceeded the maximum "
+                              "limit of 10 gigabytes.");
+        else if (next != cur)
+            rc = collection_write(s, txn, &k, next);
+    }
+    dx_buf_deinit(&k);
+    return rc;
+}
+
+int be_mutation_apply_checked(struct be_store *s, MDB_txn *txn, const struct be_table *t,
+                              const void *key, size_t keylen, const struct dx_av *item,
+                              struct dx_error *err)
 {
     if (t->n_gsi + t->n_lsi == 0)
         return item ? be_item_put(s, txn, t, key, keylen, item)
@@ -139,6 +253,9 @@ int be_mutation_apply(struct be_store *s, MDB_txn *txn, const struct be_table *t
         old = NULL;
         rc = DX_OK;
     }
+    /* First, so that a write over the collection limit changes nothing. */
+    if (rc == DX_OK && t->n_lsi > 0)
+        rc = collection_apply(s, txn, t, &a, old, item, err);
     if (rc == DX_OK)
         rc = item ? be_item_put(s, txn, t, key, keylen, item) : be_item_del(s, txn, t, key, keylen);
     for (size_t i = 0; rc == DX_OK && i < t->n_lsi; i++)
@@ -147,4 +264,10 @@ int be_mutation_apply(struct be_store *s, MDB_txn *txn, const struct be_table *t
         rc = index_apply(s, txn, t, &t->gsi[i], &a, old, item);
     dx_arena_deinit(&a);
     return rc;
+}
+
+int be_mutation_apply(struct be_store *s, MDB_txn *txn, const struct be_table *t, const void *key,
+                      size_t keylen, const struct dx_av *item)
+{
+    return be_mutation_apply_checked(s, txn, t, key, keylen, item, NULL);
 }

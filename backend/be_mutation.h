@@ -10,6 +10,7 @@
 #define BE_MUTATION_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <lmdb.h>
 #include "dx_av.h"
 
@@ -37,5 +38,18 @@ void be_index_view(const struct be_table *t, const struct be_index *ix, struct b
 /* The projection of item stored in the index (item itself for ALL; else a map in a). */
 const struct dx_av *be_index_project(struct dx_arena *a, const struct be_table *t,
                                      const struct be_index *ix, const struct dx_av *item);
+
+/* Added for item collections (tables with local secondary indexes). be_mutation_apply_checked
+ * is be_mutation_apply that also enforces the item-collection size limit: a write that grows
+ * its collection past it returns DX_EREQ with ItemCollectionSizeLimitExceededException in err
+ * and writes nothing (be_mutation_apply, err NULL, keeps the sizes but never refuses).
+ * be_collection_size: the current size in bytes of item's collection in t (0 when none).
+ * The limit is the store's (be_store_collection_limit). */
+struct dx_error;
+int be_mutation_apply_checked(struct be_store *s, MDB_txn *txn, const struct be_table *t,
+                              const void *key, size_t keylen, const struct dx_av *item,
+                              struct dx_error *err);
+int be_collection_size(struct be_store *s, MDB_txn *txn, const struct be_table *t,
+                       const struct dx_av *item, uint64_t *bytes);
 
 #endif

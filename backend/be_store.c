@@ -41,8 +41,9 @@ struct be_store {
     int resizing;         /* atomic: a map resize waits or runs; readers hold off */
     pthread_mutex_t gate; /* with gate_cond: sleeping for the two above */
     pthread_cond_t gate_cond;
-    int map_full;       /* set when a write hit MDB_MAP_FULL; the writer resets it */
-    struct dx_buf wbuf; /* encoding scratch of the (single) writer thread */
+    int map_full;              /* set when a write hit MDB_MAP_FULL; the writer resets it */
+    struct dx_buf wbuf;        /* encoding scratch of the (single) writer thread */
+    uint64_t collection_limit; /* be_options.item_collection_limit, 0 = DynamoDB's 10 GiB */
 };
 
 /* Internal to the store: used by be_writer.c. */
@@ -76,6 +77,7 @@ int be_store_open(const struct be_options *opts, struct be_store **out)
     struct be_store *s = dx_calloc(1, sizeof(*s));
     MDB_txn *txn = NULL;
     int rc;
+    s->collection_limit = opts->item_collection_limit ? opts->item_collection_limit : 10ull << 30;
 
     if (mkdir_p(dir) != 0) {
         dx_error_log("store: cannot create data directory %s: %s", dir, strerror(errno));
@@ -443,4 +445,9 @@ int be_table_stats(struct be_store *s, MDB_txn *txn, uint32_t table_id, uint64_t
     *count = st.count;
     *bytes = st.bytes;
     return DX_OK;
+}
+
+uint64_t be_store_collection_limit(struct be_store *s)
+{
+    return s->collection_limit;
 }

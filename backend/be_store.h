@@ -36,6 +36,9 @@ int be_store_open(const struct be_options *opts, struct be_store **out);
 void be_store_close(struct be_store *s);
 MDB_env *be_store_env(struct be_store *s);
 MDB_dbi be_store_dbi(struct be_store *s, enum be_dbi which);
+/* The item-collection size limit of this store's tables with LSIs, from
+ * be_options.item_collection_limit (DynamoDB's 10 GiB when that is 0). */
+uint64_t be_store_collection_limit(struct be_store *s);
 
 /* Largest key LMDB takes (mdb_env_get_maxkeysize; 511 by default). Keys longer than this are
  * stored under a prefix + digest form by be_key_*; callers need not care. */

@@ -6,6 +6,7 @@
 #define BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "dx_api.h"
 
 struct be_options {
@@ -14,6 +15,9 @@ struct be_options {
     int nosync;           /* 1: do not fsync commits (tests, benchmarks); default durable */
     const char *region;   /* for ARNs; NULL = "us-east-1" */
     const char *account;  /* for ARNs; NULL = "000000000000" */
+    /* Added: the item-collection size limit of tables with local secondary indexes, in bytes;
+     * 0 = DynamoDB's 10 GiB. Smaller values are for tests. */
+    uint64_t item_collection_limit;
 };
 
 struct backend;

@@ -49,6 +49,8 @@ static void usage(FILE *f)
                "  --log-level LEVEL    debug, info, warn or error (default info)\n"
                "  --max-body-bytes N   largest request body (default 16777216; larger: 413)\n"
                "  --nosync             do not fsync commits (tests, benchmarks; not durable)\n"
+               "  --item-collection-limit-bytes N  for tests: the item-collection size limit of\n"
+               "                       tables with local secondary indexes (default 10 GiB)\n"
                "\n"
                "proxy options:\n"
                "  --upstream URL       the endpoint to forward to: http://HOST:PORT or\n"
@@ -111,6 +113,7 @@ struct args {
     const char *log_level;
     long long max_body;
     int nosync;
+    long long item_collection_limit; /* 0: DynamoDB's 10 GiB */
     const char *upstream;
     long long upstream_timeout_ms;
     const char *upstream_signing; /* NULL: by whether credentials are configured */
@@ -162,6 +165,7 @@ static int parse_args(int argc, char **argv, struct args *a)
                                                  "--threads",
                                                  "--log-level",
                                                  "--max-body-bytes",
+                                                 "--item-collection-limit-bytes",
                                                  "--cache-bytes",
                                                  "--item-ttl-ms",
                                                  "--query-ttl-ms",
@@ -201,6 +205,11 @@ static int parse_args(int argc, char **argv, struct args *a)
             if (parse_num(val, 1, (long long)1 << 40, &v))
                 return bad_usage("--max-body-bytes: '%s' is not a positive number", val);
             a->max_body = v;
+        } else if (!strcmp(name, "--item-collection-limit-bytes")) {
+            if (parse_num(val, 1, (long long)1 << 50, &v))
+                return bad_usage("--item-collection-limit-bytes: '%s' is not a positive number",
+                                 val);
+            a->item_collection_limit = v;
         } else if (!strcmp(name, "--cache-bytes")) {
             if (parse_num(val, 0, (long long)1 << 50, &v))
                 return bad_usage("--cache-bytes: '%s' is not a number of bytes", val);
@@ -360,7 +369,9 @@ int main(int argc, char **argv)
         }
         api = px_upstream_api(up);
     } else {
-        struct be_options bo = {.data_dir = a.data, .nosync = a.nosync};
+        struct be_options bo = {.data_dir = a.data,
+                                .nosync = a.nosync,
+                                .item_collection_limit = (uint64_t)a.item_collection_limit};
         if (be_open(&bo, &be) != DX_OK) {
             fprintf(stderr, "ddax: cannot open the data directory '%s' (see the log above)\n",
                     a.data);
