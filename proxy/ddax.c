@@ -21,6 +21,7 @@
 #include <strings.h>
 #include "backend.h"
 #include "cache.h"
+#include "dx_alloc.h"
 #include "dx_log.h"
 #include "dx_status.h"
 #include "px_server.h"
@@ -78,6 +79,8 @@ static void usage(FILE *f)
                "  --query-ttl-ms N     Query/Scan cache TTL (default 300000; 0 = not cached)\n"
                "  --negative-ttl-ms N  TTL of cached 'item absent' answers (default 300000)\n"
                "  --no-cache           pass every request straight to the engine\n"
+               "  --cache-tables T1,T2     cache only these tables\n"
+               "  --no-cache-tables T1,T2  never cache these tables\n"
                "  -h, --help           this help\n"
                "  --version            print the version\n");
 }
@@ -121,7 +124,38 @@ struct args {
     const char *access_key, *secret_key, *session_token, *region;
     int resign; /* the mode decided by parse_args */
     struct cache_options cache;
+    char **include_tables, **exclude_tables; /* the lists behind cache.*_tables (owned) */
 };
+
+/* "T1,T2" as a NULL-terminated list (empty names skipped); free with free_list. */
+static char **split_list(const char *val)
+{
+    size_t n = 1;
+    for (const char *p = val; *p; p++)
+        n += *p == ',';
+    char **list = dx_malloc((n + 1) * sizeof(*list));
+    size_t k = 0;
+    for (const char *p = val;;) {
+        size_t len = strcspn(p, ",");
+        if (len) {
+            list[k] = dx_malloc(len + 1);
+            memcpy(list[k], p, len);
+            list[k++][len] = '\0';
+        }
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    list[k] = NULL;
+    return list;
+}
+
+static void free_list(char **list)
+{
+    for (size_t k = 0; list && list[k]; k++)
+        dx_free(list[k]);
+    dx_free(list);
+}
 
 /* Returns -1 to continue, or an exit code. */
 static int parse_args(int argc, char **argv, struct args *a)
@@ -170,6 +204,8 @@ static int parse_args(int argc, char **argv, struct args *a)
                                                  "--item-ttl-ms",
                                                  "--query-ttl-ms",
                                                  "--negative-ttl-ms",
+                                                 "--cache-tables",
+                                                 "--no-cache-tables",
                                                  "--upstream",
                                                  "--upstream-timeout-ms",
                                                  "--upstream-signing",
@@ -214,6 +250,22 @@ static int parse_args(int argc, char **argv, struct args *a)
             if (parse_num(val, 0, (long long)1 << 50, &v))
                 return bad_usage("--cache-bytes: '%s' is not a number of bytes", val);
             a->cache.max_bytes = (size_t)v;
+        } else if (!strcmp(name, "--cache-tables") || !strcmp(name, "--no-cache-tables")) {
+            char **list = split_list(val);
+            if (!list[0]) {
+                free_list(list);
+                return bad_usage("%s: no table name given", name);
+            }
+            /* Repeating an option replaces its list, like the other options. */
+            if (name[2] == 'c') {
+                free_list(a->include_tables);
+                a->include_tables = list;
+                a->cache.include_tables = (const char *const *)list;
+            } else {
+                free_list(a->exclude_tables);
+                a->exclude_tables = list;
+                a->cache.exclude_tables = (const char *const *)list;
+            }
         } else if (!strcmp(name, "--upstream")) {
             a->upstream = val;
         } else if (!strcmp(name, "--upstream-ca-file")) {
@@ -389,6 +441,10 @@ int main(int argc, char **argv)
         }
         api = cache_wrap(cache, api);
     }
+    free_list(a.include_tables); /* cache_new copied them */
+    free_list(a.exclude_tables);
+    a.include_tables = a.exclude_tables = NULL;
+    a.cache.include_tables = a.cache.exclude_tables = NULL;
 
     struct px_server_options so = {
         .bind = a.bind,

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include "cache_key.h"
 #include "cache_table.h"
 #include "dx_status.h"
@@ -182,6 +185,53 @@ static void test_del_entry_only_if_current(void **state)
     cache_table_free(t);
 }
 
+/*
+ * What an entry costs beyond its key and value bytes. The design charges each entry its header
+ * (struct cache_entry: three list/chain pointers, hash, expiry, charge = 6 x 8 bytes, then refs,
+ * klen, vlen = 3 x 4 and metalen, linked, shard = 4 bytes: 64 bytes on LP64, data[] 8-aligned
+ * right after), the meta rounded up to 8 (none here) and the value's trailing NUL: 65 bytes per
+ * entry. The bound asserted, 96, leaves room for a header that grows by a few fields; the exact
+ * per-entry figure is not part of the contract. Not charged: the shard's bucket array (one
+ * pointer per bucket, at most 2 buckets per entry after growth) and malloc's own rounding and
+ * header, which the byte limit therefore does not see (printed from mallinfo2 under glibc).
+ */
+#define OVERHEAD_BOUND 96
+
+static void test_entry_overhead_bounded(void **state)
+{
+    enum { N = 10000, KLEN = 40, VLEN = 300 };
+    static char value[VLEN + 1];
+    memset(value, 'v', VLEN);
+#ifdef __GLIBC__
+    struct mallinfo2 before = mallinfo2();
+#endif
+    struct cache_table *t = cache_table_new((size_t)256 << 20, 8);
+    size_t payload = 0;
+    for (int i = 0; i < N; i++) {
+        char key[KLEN + 1];
+        snprintf(key, sizeof(key), "table-item-key-%025d", i);
+        assert_int_equal(strlen(key), KLEN);
+        assert_int_equal(put(t, key, value, 0, 0), DX_OK);
+        payload += KLEN + VLEN;
+    }
+    struct cache_table_stats st;
+    cache_table_stats(t, &st);
+    assert_int_equal(st.entries, N);
+    assert_int_equal(st.evictions, 0);
+    assert_true(st.bytes >= payload);
+    double per_entry = (double)(st.bytes - payload) / N;
+    assert_true(per_entry <= OVERHEAD_BOUND);
+#ifdef __GLIBC__
+    struct mallinfo2 after = mallinfo2();
+    size_t heap = after.uordblks - before.uordblks;
+    print_message("cache entry: %zu payload bytes, %llu accounted (%.1f overhead/entry), "
+                  "%zu allocated by malloc (%.1f overhead/entry)\n",
+                  payload, (unsigned long long)st.bytes, per_entry, heap,
+                  ((double)heap - (double)payload) / N);
+#endif
+    cache_table_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_ttl),
         cmocka_unit_test(test_reference_survives_eviction),
         cmocka_unit_test(test_del_entry_only_if_current),
+        cmocka_unit_test(test_entry_overhead_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
