@@ -334,9 +334,11 @@ out:
     return rc;
 }
 
-/* ---- PutItem ---- */
+/* ---- PutItem and DeleteItem ---- */
 
-static int put_apply(struct be_req *r, MDB_txn *txn)
+/* Writer thread: replaces the item with op->item, or deletes it when op->item is NULL (a
+ * DeleteItem; deleting an absent item writes nothing). Both answer with the old image. */
+static int replace_apply(struct be_req *r, MDB_txn *txn)
 {
     struct item_op *op = r->state;
     struct be_table *t = NULL;
@@ -347,13 +349,22 @@ static int put_apply(struct be_req *r, MDB_txn *txn)
     rc = current_item(r, op, txn, &old);
     if (rc == DX_OK)
         rc = condition_check(r, op, old);
-    if (rc == DX_OK)
+    if (rc == DX_OK && (op->item || old))
         rc = be_mutation_apply_checked(r->be->store, txn, t, op->skey, op->skeylen, op->item,
                                        &r->err);
     if (rc == DX_OK)
         write_response(r, op, t, op->ret == RV_ALL_OLD ? old : NULL, old, op->item, txn);
     be_table_unref(t);
     return rc;
+}
+
+/* PutItem and DeleteItem answer only with the old image. */
+static int check_return_old_only(struct be_req *r)
+{
+    const char *rv = json_str(r, "ReturnValues");
+    if (rv && strcmp(rv, "ALL_OLD") != 0 && strcmp(rv, "NONE") != 0)
+        return dx_error_set(&r->err, DX_E_VALIDATION, "ReturnValues can only be ALL_OLD or NONE");
+    return DX_OK;
 }
 
 int be_op_PutItem(struct be_req *r)
@@ -367,11 +378,9 @@ int be_op_PutItem(struct be_req *r)
     rc = av_map_param(r, "Item", &op->item);
     if (rc != DX_OK)
         goto fail;
-    const char *rv = json_str(r, "ReturnValues");
-    if (rv && strcmp(rv, "ALL_OLD") != 0 && strcmp(rv, "NONE") != 0) {
-        rc = dx_error_set(&r->err, DX_E_VALIDATION, "ReturnValues can only be ALL_OLD or NONE");
+    rc = check_return_old_only(r);
+    if (rc != DX_OK)
         goto fail;
-    }
     if (dx_av_item_size(op->item) > BE_ITEM_MAX_SIZE) {
         rc = dx_error_set(&r->err, DX_E_VALIDATION,
                           "Item size has exceeded the maximum allowed size");
@@ -388,33 +397,12 @@ int be_op_PutItem(struct be_req *r)
         goto fail;
     keep_key(r, op, &kb);
     dx_buf_deinit(&kb);
-    return submit(r, op, put_apply);
+    return submit(r, op, replace_apply);
 fail:
     if (op->t)
         be_table_unref(op->t);
     op->t = NULL;
     dx_buf_deinit(&kb);
-    return rc;
-}
-
-/* ---- DeleteItem ---- */
-
-static int delete_apply(struct be_req *r, MDB_txn *txn)
-{
-    struct item_op *op = r->state;
-    struct be_table *t = NULL;
-    struct dx_av *old = NULL;
-    int rc = table_recheck(r, op, txn, &t);
-    if (rc != DX_OK)
-        return rc;
-    rc = current_item(r, op, txn, &old);
-    if (rc == DX_OK)
-        rc = condition_check(r, op, old);
-    if (rc == DX_OK && old)
-        rc = be_mutation_apply(r->be->store, txn, t, op->skey, op->skeylen, NULL);
-    if (rc == DX_OK)
-        write_response(r, op, t, op->ret == RV_ALL_OLD ? old : NULL, old, NULL, txn);
-    be_table_unref(t);
     return rc;
 }
 
@@ -429,11 +417,9 @@ int be_op_DeleteItem(struct be_req *r)
     rc = av_map_param(r, "Key", &op->key);
     if (rc != DX_OK)
         goto fail;
-    const char *rv = json_str(r, "ReturnValues");
-    if (rv && strcmp(rv, "ALL_OLD") != 0 && strcmp(rv, "NONE") != 0) {
-        rc = dx_error_set(&r->err, DX_E_VALIDATION, "ReturnValues can only be ALL_OLD or NONE");
+    rc = check_return_old_only(r);
+    if (rc != DX_OK)
         goto fail;
-    }
     rc = write_prepare(r, op);
     if (rc != DX_OK)
         goto fail;
@@ -442,7 +428,7 @@ int be_op_DeleteItem(struct be_req *r)
         goto fail;
     keep_key(r, op, &kb);
     dx_buf_deinit(&kb);
-    return submit(r, op, delete_apply);
+    return submit(r, op, replace_apply);
 fail:
     if (op->t)
         be_table_unref(op->t);
