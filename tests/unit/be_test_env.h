@@ -134,4 +134,92 @@ static inline void put(struct env *e, const char *fmt, ...)
     free(text);
 }
 
+/* The canonical text of an item: its members sorted by name, each name=value JSON. */
+static inline char *canon(const cJSON *item, const char *const *only, size_t n_only)
+{
+    const char *names[64];
+    size_t n = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, item)
+    {
+        int keep = !only;
+        for (size_t i = 0; only && i < n_only; i++)
+            keep |= strcmp(only[i], c->string) == 0;
+        if (keep && n < 64)
+            names[n++] = c->string;
+    }
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            const char *t = names[j];
+            names[j] = names[j - 1];
+            names[j - 1] = t;
+        }
+    size_t cap = 4096, used = 0;
+    char *out = calloc(1, cap);
+    for (size_t i = 0; i < n; i++) {
+        char *v = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(item, names[i]));
+        int w = snprintf(out + used, cap - used, "%s=%s;", names[i], v);
+        assert_true(w >= 0 && (size_t)w < cap - used);
+        used += (size_t)w;
+        free(v);
+    }
+    return out;
+}
+
+static inline int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The values of attribute `name` (of type `type`) of the response's Items, joined by ','. */
+static inline void values(const cJSON *resp, const char *name, const char *type, char *out,
+                          size_t cap)
+{
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(resp, "Items");
+    size_t used = 0;
+    out[0] = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, items)
+    {
+        const cJSON *v =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(it, name), type);
+        int w = snprintf(out + used, cap - used, "%s%s", used ? "," : "",
+                         cJSON_IsString(v) ? v->valuestring : "?");
+        assert_true(w >= 0 && (size_t)w < cap - used);
+        used += (size_t)w;
+    }
+}
+
+static inline int count_of(const cJSON *resp, const char *member)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(resp, member);
+    assert_true(cJSON_IsNumber(c));
+    return c->valueint;
+}
+
+/* A backend in a fresh temporary directory (/tmp/ddax-<tag>-XXXXXX), without fsync. */
+static inline struct env *env_new(const char *tag, size_t map_size)
+{
+    struct env *e = calloc(1, sizeof *e);
+    snprintf(e->dir, sizeof e->dir, "/tmp/ddax-%s-XXXXXX", tag);
+    assert_non_null(mkdtemp(e->dir));
+    struct be_options o = {.data_dir = e->dir, .nosync = 1, .map_size = map_size};
+    assert_int_equal(be_open(&o, &e->be), 0);
+    e->api = be_api(e->be);
+    return e;
+}
+
+/* cmocka teardown for a setup that stored an env_new in *state: closes and removes it. */
+static inline int env_teardown(void **state)
+{
+    struct env *e = *state;
+    be_close(e->be);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(e);
+    return 0;
+}
+
 #endif

@@ -23,51 +23,9 @@
 
 #include "be_test_env.h"
 
-/* The canonical text of an item: its members sorted by name, each name=value JSON. */
-static char *canon(const cJSON *item, const char *const *only, size_t n_only)
-{
-    const char *names[64];
-    size_t n = 0;
-    const cJSON *c;
-    cJSON_ArrayForEach(c, item)
-    {
-        int keep = !only;
-        for (size_t i = 0; only && i < n_only; i++)
-            keep |= strcmp(only[i], c->string) == 0;
-        if (keep && n < 64)
-            names[n++] = c->string;
-    }
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            const char *t = names[j];
-            names[j] = names[j - 1];
-            names[j - 1] = t;
-        }
-    size_t cap = 4096, used = 0;
-    char *out = calloc(1, cap);
-    for (size_t i = 0; i < n; i++) {
-        char *v = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(item, names[i]));
-        int w = snprintf(out + used, cap - used, "%s=%s;", names[i], v);
-        assert_true(w >= 0 && (size_t)w < cap - used);
-        used += (size_t)w;
-        free(v);
-    }
-    return out;
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int setup(void **state)
 {
-    struct env *e = calloc(1, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/ddax-backfill-XXXXXX");
-    assert_non_null(mkdtemp(e->dir));
-    struct be_options o = {.data_dir = e->dir, .nosync = 1, .map_size = 256u << 20};
-    assert_int_equal(be_open(&o, &e->be), 0);
-    e->api = be_api(e->be);
+    struct env *e = env_new("backfill", 256u << 20);
     cJSON_Delete(ok(e, DX_OP_CreateTable,
                     "{'TableName':'bft','AttributeDefinitions':["
                     "{'AttributeName':'pk','AttributeType':'S'}],"
@@ -88,18 +46,6 @@ static void reopen(struct env *e)
     struct be_options o = {.data_dir = e->dir, .nosync = 1, .map_size = 256u << 20};
     assert_int_equal(be_open(&o, &e->be), 0);
     e->api = be_api(e->be);
-}
-
-static int teardown(void **state)
-{
-    struct env *e = *state;
-    be_close(e->be);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(e);
-    return 0;
 }
 
 /* n items r0..r<n-1>; two in three have the index key g (S) and gs (N), all have x and y. */
@@ -434,10 +380,10 @@ static void test_restart(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_backfill_with_writes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_creating_refuses_reads, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backfill_with_writes, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_creating_refuses_reads, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_validation, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_restart, setup, env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,12 +45,7 @@ static void call_ok(struct env *e, enum dx_op op, const char *body)
 
 static int setup(void **state)
 {
-    struct env *e = calloc(1, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/ddax-batch-XXXXXX");
-    assert_non_null(mkdtemp(e->dir));
-    struct be_options o = {.data_dir = e->dir, .nosync = 1, .map_size = 256u << 20};
-    assert_int_equal(be_open(&o, &e->be), 0);
-    e->api = be_api(e->be);
+    struct env *e = env_new("batch", 256u << 20);
     call_ok(e, DX_OP_CreateTable,
             "{'TableName':'hash_t','AttributeDefinitions':[{'AttributeName':'id',"
             "'AttributeType':'S'}],'KeySchema':[{'AttributeName':'id','KeyType':'HASH'}],"
@@ -61,18 +56,6 @@ static int setup(void **state)
             "'KeySchema':[{'AttributeName':'p','KeyType':'HASH'},{'AttributeName':'s',"
             "'KeyType':'RANGE'}],'BillingMode':'PAY_PER_REQUEST'}");
     *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct env *e = *state;
-    be_close(e->be);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(e);
     return 0;
 }
 
@@ -530,15 +513,15 @@ static void test_deleted_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_write_then_get, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_capacity, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_collection_metrics, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_all_or_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unprocessed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_then_get, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_capacity, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_collection_metrics, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_validation, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_all_or_nothing, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_limits, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_unprocessed, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_table, setup, env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

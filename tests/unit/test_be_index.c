@@ -34,12 +34,7 @@
 
 static int setup(void **state)
 {
-    struct env *e = calloc(1, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/ddax-index-XXXXXX");
-    assert_non_null(mkdtemp(e->dir));
-    struct be_options o = {.data_dir = e->dir, .nosync = 1, .map_size = 64u << 20};
-    assert_int_equal(be_open(&o, &e->be), 0);
-    e->api = be_api(e->be);
+    struct env *e = env_new("index", 64u << 20);
     cJSON_Delete(ok(e, DX_OP_CreateTable,
                     "{'TableName':'itx','AttributeDefinitions':["
                     "{'AttributeName':'pk','AttributeType':'S'},"
@@ -64,43 +59,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    struct env *e = *state;
-    be_close(e->be);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(e);
-    return 0;
-}
-
-/* The values of attribute `name` (of type `type`) of the response's Items, joined by ','. */
-static void values(const cJSON *resp, const char *name, const char *type, char *out, size_t cap)
-{
-    const cJSON *items = cJSON_GetObjectItemCaseSensitive(resp, "Items");
-    size_t used = 0;
-    out[0] = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, items)
-    {
-        const cJSON *v =
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(it, name), type);
-        int w = snprintf(out + used, cap - used, "%s%s", used ? "," : "",
-                         cJSON_IsString(v) ? v->valuestring : "?");
-        assert_true(w >= 0 && (size_t)w < cap - used);
-        used += (size_t)w;
-    }
-}
-
-static int count_of(const cJSON *resp, const char *member)
-{
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(resp, member);
-    assert_true(cJSON_IsNumber(c));
-    return c->valueint;
-}
-
 /* The query's result values joined, for one body. */
 static void query_values(struct env *e, const char *body, const char *attr, const char *type,
                          char *out, size_t cap)
@@ -108,43 +66,6 @@ static void query_values(struct env *e, const char *body, const char *attr, cons
     cJSON *r = ok(e, DX_OP_Query, "%s", body);
     values(r, attr, type, out, cap);
     cJSON_Delete(r);
-}
-
-/* The canonical text of an item: its members sorted by name, each name=value JSON. */
-static char *canon(const cJSON *item, const char *const *only, size_t n_only)
-{
-    const char *names[64];
-    size_t n = 0;
-    const cJSON *c;
-    cJSON_ArrayForEach(c, item)
-    {
-        int keep = !only;
-        for (size_t i = 0; only && i < n_only; i++)
-            keep |= strcmp(only[i], c->string) == 0;
-        if (keep && n < 64)
-            names[n++] = c->string;
-    }
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            const char *t = names[j];
-            names[j] = names[j - 1];
-            names[j - 1] = t;
-        }
-    size_t cap = 4096, used = 0;
-    char *out = calloc(1, cap);
-    for (size_t i = 0; i < n; i++) {
-        char *v = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(item, names[i]));
-        int w = snprintf(out + used, cap - used, "%s=%s;", names[i], v);
-        assert_true(w >= 0 && (size_t)w < cap - used);
-        used += (size_t)w;
-        free(v);
-    }
-    return out;
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Every item of a Scan (of the table or of an index when index != NULL), read page by page
@@ -502,12 +423,12 @@ static void test_random_consistency(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_projections, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sparse_and_moves, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_non_unique_paging, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_parallel_scan, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_random_consistency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_projections, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_sparse_and_moves, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_non_unique_paging, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_errors, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_parallel_scan, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_random_consistency, setup, env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

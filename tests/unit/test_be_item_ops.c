@@ -44,12 +44,7 @@ static void call_ok(struct env *e, enum dx_op op, const char *body)
 
 static int setup(void **state)
 {
-    struct env *e = calloc(1, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/ddax-items-XXXXXX");
-    assert_non_null(mkdtemp(e->dir));
-    struct be_options o = {.data_dir = e->dir, .nosync = 1, .map_size = 64u << 20};
-    assert_int_equal(be_open(&o, &e->be), 0);
-    e->api = be_api(e->be);
+    struct env *e = env_new("items", 64u << 20);
     call_ok(e, DX_OP_CreateTable,
             "{'TableName':'hash_t','AttributeDefinitions':[{'AttributeName':'id',"
             "'AttributeType':'S'}],'KeySchema':[{'AttributeName':'id','KeyType':'HASH'}],"
@@ -60,18 +55,6 @@ static int setup(void **state)
             "'KeySchema':[{'AttributeName':'p','KeyType':'HASH'},{'AttributeName':'s',"
             "'KeyType':'RANGE'}],'BillingMode':'PAY_PER_REQUEST'}");
     *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct env *e = *state;
-    be_close(e->be);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(e);
     return 0;
 }
 
@@ -928,20 +911,20 @@ static void test_index_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_put_get_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_request_validation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_key_validation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conditions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_put_delete_return_values, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_update, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_capacity, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_item_size_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_updates, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_table, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_error_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_projection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_collection_metrics, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_index_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_get_delete, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_request_validation, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_key_validation, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_conditions, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_put_delete_return_values, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_update, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_capacity, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_item_size_limit, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_updates, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_table, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_error_order, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_projection, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_collection_metrics, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_index_keys, setup, env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,12 +27,7 @@
 
 static int setup(void **state)
 {
-    struct env *e = calloc(1, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/ddax-query-XXXXXX");
-    assert_non_null(mkdtemp(e->dir));
-    struct be_options o = {.data_dir = e->dir, .nosync = 1, .map_size = 64u << 20};
-    assert_int_equal(be_open(&o, &e->be), 0);
-    e->api = be_api(e->be);
+    struct env *e = env_new("query", 64u << 20);
     cJSON_Delete(ok(e, DX_OP_CreateTable,
                     "{'TableName':'hash_t','AttributeDefinitions':[{'AttributeName':'id',"
                     "'AttributeType':'S'}],'KeySchema':[{'AttributeName':'id','KeyType':'HASH'}],"
@@ -57,43 +52,6 @@ static int setup(void **state)
                     "'KeyType':'RANGE'}],'BillingMode':'PAY_PER_REQUEST'}"));
     *state = e;
     return 0;
-}
-
-static int teardown(void **state)
-{
-    struct env *e = *state;
-    be_close(e->be);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(e);
-    return 0;
-}
-
-/* The values of attribute `name` (of type `type`) of the response's Items, joined by ','. */
-static void values(const cJSON *resp, const char *name, const char *type, char *out, size_t cap)
-{
-    const cJSON *items = cJSON_GetObjectItemCaseSensitive(resp, "Items");
-    size_t used = 0;
-    out[0] = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, items)
-    {
-        const cJSON *v =
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(it, name), type);
-        int w = snprintf(out + used, cap - used, "%s%s", used ? "," : "",
-                         cJSON_IsString(v) ? v->valuestring : "?");
-        assert_true(w >= 0 && (size_t)w < cap - used);
-        used += (size_t)w;
-    }
-}
-
-static int count_of(const cJSON *resp, const char *member)
-{
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(resp, member);
-    assert_true(cJSON_IsNumber(c));
-    return c->valueint;
 }
 
 /* The query's result values joined, for one body. */
@@ -756,15 +714,15 @@ static void test_validation(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_number_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bytes_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_key_conditions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_limit_paging, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_megabyte_pages, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_filters_select, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_parallel_scan, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_long_keys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_number_order, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_bytes_order, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_key_conditions, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_limit_paging, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_megabyte_pages, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_filters_select, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_parallel_scan, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_long_keys, setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_validation, setup, env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
