@@ -13,9 +13,11 @@
 #include <cjson/cJSON.h>
 #include "backend.h"
 #include "be_backfill.h"
+#include "be_capacity.h"
 #include "be_catalog.h"
 #include "be_engine.h"
 #include "be_store.h"
+#include "be_ttl.h"
 #include "dx_alloc.h"
 #include "dx_json.h"
 #include "dx_log.h"
@@ -40,6 +42,7 @@ static void req_free(struct be_req *r)
 static void req_finish(struct be_req *r, int status)
 {
     struct dx_reply *reply;
+    be_capacity_charge(r);
     if (status == DX_OK) {
         if (r->out.len == 0)
             dx_buf_puts(&r->out, "{}");
@@ -107,7 +110,9 @@ static void engine_call(void *self, const struct dx_call *call, dx_api_done_cb d
         req_finish(r, DX_EREQ);
         return;
     }
-    int status = h(r);
+    int status = be_capacity_admit(r);
+    if (status == DX_OK)
+        status = h(r);
     if (status != DX_PENDING)
         req_finish(r, status);
 }
@@ -125,6 +130,8 @@ int be_open(const struct be_options *opts, struct backend **out)
     struct backend *be = dx_calloc(1, sizeof(*be));
     be->region = dx_strdup(opts->region ? opts->region : "us-east-1");
     be->account = dx_strdup(opts->account ? opts->account : "000000000000");
+    be->opts = *opts;
+    be->opts.data_dir = be->opts.region = be->opts.account = NULL;
     int rc = be_store_open(opts, &be->store);
     if (rc != DX_OK) {
         dx_error_log("cannot open the data directory %s: %s", opts->data_dir, dx_strstatus(rc));
@@ -140,7 +147,17 @@ int be_open(const struct be_options *opts, struct backend **out)
         dx_error_log("cannot start the writer thread: %s", dx_strstatus(rc));
         goto fail;
     }
+    rc = be_capacity_new(be, &be->cap);
+    if (rc != DX_OK) {
+        dx_error_log("cannot set up capacity accounting: %s", dx_strstatus(rc));
+        goto fail;
+    }
     be_backfill_resume(be); /* indexes whose backfill a shutdown interrupted */
+    rc = be_ttl_start(be, &be->ttl);
+    if (rc != DX_OK) {
+        dx_error_log("cannot start the TTL sweeper: %s", dx_strstatus(rc));
+        goto fail;
+    }
     *out = be;
     return DX_OK;
 fail:
@@ -152,15 +169,30 @@ void be_close(struct backend *be)
 {
     if (!be)
         return;
+    if (be->ttl)
+        be_ttl_stop(be->ttl); /* before the writer: the sweeper submits writer jobs */
     if (be->writer)
         be_writer_stop(be->writer); /* finishes queued writes first */
     if (be->catalog)
         be_catalog_free(be->catalog);
     if (be->store)
         be_store_close(be->store);
+    be_capacity_free(be->cap);
     dx_free(be->region);
     dx_free(be->account);
     dx_free(be);
+}
+
+void be_req_usage(struct be_req *r, const char *table, const char *index, double read_units,
+                  double write_units)
+{
+    struct be_usage *u = dx_arena_calloc(&r->arena, sizeof(*u));
+    u->table = dx_arena_memdup(&r->arena, table, strlen(table) + 1);
+    u->index = index ? dx_arena_memdup(&r->arena, index, strlen(index) + 1) : NULL;
+    u->read = read_units;
+    u->write = write_units;
+    u->next = r->usage;
+    r->usage = u;
 }
 
 int be_read_begin(struct backend *be, MDB_txn **txn)

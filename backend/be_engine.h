@@ -15,17 +15,31 @@
 #include "dx_error.h"
 #include "dx_api.h"
 #include "be_writer.h"
+#include "backend.h"
 
 struct cJSON;
 struct be_store;
 struct be_catalog;
+struct be_capacity;
+struct be_ttl;
 
 struct backend {
     struct be_store *store;
     struct be_writer *writer;
     struct be_catalog *catalog;
+    struct be_capacity *cap; /* token buckets and consumed-capacity counters (be_capacity.h) */
+    struct be_ttl *ttl;      /* the TTL sweeper (be_ttl.h) */
     char *region;
     char *account;
+    struct be_options opts; /* a copy of be_open's; its string members are not kept */
+};
+
+/* Capacity a request consumed on one table or index, for throttling and metrics. */
+struct be_usage {
+    const char *table;  /* in the request's arena */
+    const char *index;  /* NULL: the table itself */
+    double read, write; /* capacity units */
+    struct be_usage *next;
 };
 
 /* One request inside the engine. Owns everything hanging off it; freed by be_req_finish. */
@@ -43,7 +57,15 @@ struct be_req {
     struct be_wjob job; /* the engine's link to the writer */
     dx_api_done_cb done;
     void *done_arg;
+    struct be_usage *usage; /* recorded by be_req_usage; charged when the request finishes */
 };
+
+/* Records that r consumed read/write units on table (index NULL) or on one of its indexes.
+ * Handlers call it with the units they report in ConsumedCapacity (computed whether or not
+ * the client asked for them), on whatever thread they run; the request's charge is made
+ * once, when it finishes (be_capacity_charge). Strings are copied into r's arena. */
+void be_req_usage(struct be_req *r, const char *table, const char *index, double read_units,
+                  double write_units);
 
 /*
  * Handler contract. Return

@@ -32,7 +32,7 @@
 #define MAX_DBS          32   /* room for the databases later modules add (indexes, streams, ...) */
 #define MAX_READERS      1024 /* concurrent read transactions across all workers */
 
-static const char *const DBI_NAMES[BE_DBI__COUNT] = {"catalog", "items", "meta"};
+static const char *const DBI_NAMES[BE_DBI__COUNT] = {"catalog", "items", "meta", "txn"};
 
 struct be_store {
     MDB_env *env;

@@ -27,7 +27,8 @@
 struct be_options;
 struct be_table;
 
-enum be_dbi { BE_DBI_CATALOG = 0, BE_DBI_ITEMS, BE_DBI_META, BE_DBI__COUNT };
+/* BE_DBI_TXN: TransactWriteItems' ClientRequestToken records (idempotency, 10 minutes). */
+enum be_dbi { BE_DBI_CATALOG = 0, BE_DBI_ITEMS, BE_DBI_META, BE_DBI_TXN, BE_DBI__COUNT };
 
 struct be_store;
 

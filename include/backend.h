@@ -18,6 +18,17 @@ struct be_options {
     /* Added: the item-collection size limit of tables with local secondary indexes, in bytes;
      * 0 = DynamoDB's 10 GiB. Smaller values are for tests. */
     uint64_t item_collection_limit;
+    /* Added for TTL: the sweeper's period in milliseconds; 0 = 1000. */
+    unsigned ttl_interval_ms;
+    /* Added for table status transitions: how long a table (or index) stays CREATING,
+     * UPDATING or DELETING before it settles, in milliseconds; 0 = at once (the default). */
+    unsigned status_delay_ms;
+    /* Added for capacity: an optional ceiling on PAY_PER_REQUEST tables, in read / write
+     * units per second per table; 0 = none (DynamoDB's on-demand default). */
+    double ondemand_max_rcu, ondemand_max_wcu;
+    /* USD per million read / write request units for the estimated on-demand cost metric;
+     * 0 = us-east-1's on-demand prices (0.125 and 0.625). */
+    double price_read_million, price_write_million;
 };
 
 struct backend;
@@ -30,5 +41,10 @@ void be_close(struct backend *be);
 /* The engine as a DynamoDB API; valid until be_close. Reads complete before the call returns,
  * on the caller's thread; writes complete on the writer thread after their group commit. */
 struct dx_api be_api(struct backend *be);
+
+struct dx_buf;
+/* Appends the engine's own metrics (per-table consumed capacity, throttling, estimated
+ * on-demand cost) in Prometheus text format to out. Any thread. */
+void be_metrics_write(struct backend *be, struct dx_buf *out);
 
 #endif

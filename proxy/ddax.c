@@ -53,6 +53,16 @@ static void usage(FILE *f)
                "  --item-collection-limit-bytes N  for tests: the item-collection size limit of\n"
                "                       tables with local secondary indexes (default 10 GiB)\n"
                "\n"
+               "engine options (serve, backend):\n"
+               "  --ttl-interval-ms N  how often the TTL sweeper looks for expired items\n"
+               "                       (default 1000)\n"
+               "  --table-status-delay-ms N  how long tables and indexes stay CREATING,\n"
+               "                       UPDATING or DELETING (default 0: they settle at once)\n"
+               "  --on-demand-max-rcu N, --on-demand-max-wcu N  a ceiling on PAY_PER_REQUEST\n"
+               "                       tables, in units per second per table (default: none)\n"
+               "  --price-per-million-reads USD, --price-per-million-writes USD  on-demand prices\n"
+               "                       for the estimated cost metric (default 0.125 and 0.625)\n"
+               "\n"
                "proxy options:\n"
                "  --upstream URL       the endpoint to forward to: http://HOST:PORT or\n"
                "                       https://HOST[:PORT] (required; e.g.\n"
@@ -107,6 +117,20 @@ static int parse_num(const char *s, long long min, long long max, long long *out
     return 0;
 }
 
+/* Parses a non-negative decimal such as 0.125; 0 on success. */
+static int parse_decimal(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    if (!*s || *s == ' ' || *s == '+' || *s == '-')
+        return -1;
+    double v = strtod(s, &end);
+    if (errno || *end || !(v >= 0) || v > 1e15)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 struct args {
     const char *command;
     long long port;
@@ -117,6 +141,9 @@ struct args {
     long long max_body;
     int nosync;
     long long item_collection_limit; /* 0: DynamoDB's 10 GiB */
+    long long ttl_interval_ms, status_delay_ms;
+    double ondemand_max_rcu, ondemand_max_wcu, price_read, price_write;
+    int engine_opts; /* an engine option was given (not for 'proxy') */
     const char *upstream;
     long long upstream_timeout_ms;
     const char *upstream_signing; /* NULL: by whether credentials are configured */
@@ -200,6 +227,12 @@ static int parse_args(int argc, char **argv, struct args *a)
                                                  "--log-level",
                                                  "--max-body-bytes",
                                                  "--item-collection-limit-bytes",
+                                                 "--ttl-interval-ms",
+                                                 "--table-status-delay-ms",
+                                                 "--on-demand-max-rcu",
+                                                 "--on-demand-max-wcu",
+                                                 "--price-per-million-reads",
+                                                 "--price-per-million-writes",
                                                  "--cache-bytes",
                                                  "--item-ttl-ms",
                                                  "--query-ttl-ms",
@@ -246,6 +279,24 @@ static int parse_args(int argc, char **argv, struct args *a)
                 return bad_usage("--item-collection-limit-bytes: '%s' is not a positive number",
                                  val);
             a->item_collection_limit = v;
+        } else if (!strcmp(name, "--ttl-interval-ms") || !strcmp(name, "--table-status-delay-ms")) {
+            if (parse_num(val, name[2] == 't' && name[3] == 't' ? 1 : 0, 3600 * 1000, &v))
+                return bad_usage("'%s' is not a number of milliseconds", val);
+            *(name[3] == 't' ? &a->ttl_interval_ms : &a->status_delay_ms) = v;
+            a->engine_opts = 1;
+        } else if (!strncmp(name, "--on-demand-max-", 16) || !strncmp(name, "--price-", 8)) {
+            double d;
+            if (parse_decimal(val, &d))
+                return bad_usage("'%s' is not a non-negative number", val);
+            if (!strcmp(name, "--on-demand-max-rcu"))
+                a->ondemand_max_rcu = d;
+            else if (!strcmp(name, "--on-demand-max-wcu"))
+                a->ondemand_max_wcu = d;
+            else if (!strcmp(name, "--price-per-million-reads"))
+                a->price_read = d;
+            else
+                a->price_write = d;
+            a->engine_opts = 1;
         } else if (!strcmp(name, "--cache-bytes")) {
             if (parse_num(val, 0, (long long)1 << 50, &v))
                 return bad_usage("--cache-bytes: '%s' is not a number of bytes", val);
@@ -370,15 +421,29 @@ static int parse_args(int argc, char **argv, struct args *a)
                          "'ddax proxy'%s",
                          "");
     }
+    if (!strcmp(a->command, "proxy") && a->engine_opts)
+        return bad_usage("the engine options (TTL, table status, capacity) are not for 'ddax "
+                         "proxy'%s",
+                         "");
     return -1;
 }
 
-/* GET /metrics: the cache's figures after the server's own (arg: the struct cache). */
-static void cache_metrics(struct dx_buf *out, void *arg)
+/* What GET /metrics appends after the server's own figures. */
+struct metrics_sources {
+    struct cache *cache; /* NULL without a cache */
+    struct backend *be;  /* NULL in proxy mode */
+};
+
+static void extra_metrics(struct dx_buf *out, void *arg)
 {
-    struct cache_stats st;
-    cache_stats_get(arg, &st);
-    px_metrics_write_cache(&st, out);
+    struct metrics_sources *m = arg;
+    if (m->cache) {
+        struct cache_stats st;
+        cache_stats_get(m->cache, &st);
+        px_metrics_write_cache(&st, out);
+    }
+    if (m->be)
+        be_metrics_write(m->be, out);
 }
 
 int main(int argc, char **argv)
@@ -423,7 +488,13 @@ int main(int argc, char **argv)
     } else {
         struct be_options bo = {.data_dir = a.data,
                                 .nosync = a.nosync,
-                                .item_collection_limit = (uint64_t)a.item_collection_limit};
+                                .item_collection_limit = (uint64_t)a.item_collection_limit,
+                                .ttl_interval_ms = (unsigned)a.ttl_interval_ms,
+                                .status_delay_ms = (unsigned)a.status_delay_ms,
+                                .ondemand_max_rcu = a.ondemand_max_rcu,
+                                .ondemand_max_wcu = a.ondemand_max_wcu,
+                                .price_read_million = a.price_read,
+                                .price_write_million = a.price_write};
         if (be_open(&bo, &be) != DX_OK) {
             fprintf(stderr, "ddax: cannot open the data directory '%s' (see the log above)\n",
                     a.data);
@@ -446,13 +517,14 @@ int main(int argc, char **argv)
     a.include_tables = a.exclude_tables = NULL;
     a.cache.include_tables = a.cache.exclude_tables = NULL;
 
+    struct metrics_sources msrc = {cache, be};
     struct px_server_options so = {
         .bind = a.bind,
         .port = (int)a.port,
         .threads = (int)a.threads,
         .max_body_bytes = (size_t)a.max_body,
-        .metrics_extra = cache ? cache_metrics : NULL,
-        .metrics_arg = cache,
+        .metrics_extra = extra_metrics,
+        .metrics_arg = &msrc,
     };
     struct px_server *srv = NULL;
     if (px_server_new(&so, &api, &srv) != DX_OK) {
