@@ -58,8 +58,9 @@ def pytest_configure(config):
 class DdaxServer:
     """One `ddax serve` process on a data directory; restartable on the same dir."""
 
-    def __init__(self, binary, data_dir, nosync=True):
+    def __init__(self, binary, data_dir, nosync=True, args=()):
         self.binary = binary
+        self.args = list(args)  # further command-line options, e.g. ["--ttl-interval-ms", "200"]
         self.data_dir = data_dir
         self.nosync = nosync
         self.proc = None
@@ -73,6 +74,7 @@ class DdaxServer:
         ]
         if self.nosync:
             args.append("--nosync")
+        args += self.args
         self.proc = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, text=True, bufsize=1,
@@ -192,10 +194,11 @@ def server_factory(tmp_path):
         pytest.skip("server lifecycle tests need DDAX_BIN")
     servers = []
 
-    def make(data_dir=None, nosync=False):
+    def make(data_dir=None, nosync=False, args=()):
+        """A stopped server; args: further options of `ddax serve`."""
         d = data_dir or str(tmp_path / ("data-%d" % len(servers)))
         os.makedirs(d, exist_ok=True)
-        s = DdaxServer(binary, d, nosync=nosync)
+        s = DdaxServer(binary, d, nosync=nosync, args=args)
         servers.append(s)
         return s
 
