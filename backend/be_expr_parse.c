@@ -189,19 +189,15 @@ static int parse_path(struct ps *p, struct be_expr_path *out)
 
 static struct be_expr_node *parse_operand(struct ps *p);
 
-/* name '(' operand (',' operand)* ')' with the name token current and '(' next. */
-static struct be_expr_node *parse_call(struct ps *p)
+/* operand (',' operand)* ')' after an opening parenthesis: each operand becomes an argument
+ * of n (a call or IN). Returns n, or NULL on a syntax error. */
+static struct be_expr_node *parse_operand_list(struct ps *p, struct be_expr_node *n, size_t *cap)
 {
-    struct be_expr_node *n = new_node(p, BE_EXPR_FUNC);
-    size_t cap = 0;
-    n->text = p->src + cur(p)->pos;
-    n->text_len = cur(p)->len;
-    p->i += 2;
     for (;;) {
         struct be_expr_node *arg = parse_operand(p);
         if (!arg)
             return NULL;
-        add_arg(p, n, arg, &cap);
+        add_arg(p, n, arg, cap);
         if (at(p, BE_EXPR_TK_COMMA)) {
             p->i++;
             continue;
@@ -211,6 +207,17 @@ static struct be_expr_node *parse_call(struct ps *p)
         p->i++;
         return n;
     }
+}
+
+/* name '(' operand (',' operand)* ')' with the name token current and '(' next. */
+static struct be_expr_node *parse_call(struct ps *p)
+{
+    struct be_expr_node *n = new_node(p, BE_EXPR_FUNC);
+    size_t cap = 0;
+    n->text = p->src + cur(p)->pos;
+    n->text_len = cur(p)->len;
+    p->i += 2;
+    return parse_operand_list(p, n, &cap);
 }
 
 /* An operand: a path, a :value, a function call, or one of these in parentheses. */
@@ -318,20 +325,7 @@ static struct be_expr_node *parse_comparison(struct ps *p)
         struct be_expr_node *n = new_node(p, BE_EXPR_IN);
         size_t cap = 0;
         add_arg(p, n, x, &cap);
-        for (;;) {
-            struct be_expr_node *y = parse_operand(p);
-            if (!y)
-                return NULL;
-            add_arg(p, n, y, &cap);
-            if (at(p, BE_EXPR_TK_COMMA)) {
-                p->i++;
-                continue;
-            }
-            if (!at(p, BE_EXPR_TK_RPAREN))
-                return fail(p);
-            p->i++;
-            return n;
-        }
+        return parse_operand_list(p, n, &cap);
     }
     if (x->kind == BE_EXPR_FUNC)
         return x;
