@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "expr_test_util.h"
 #include <cjson/cJSON.h>
 #include "be_expr.h"
 #include "dx_status.h"
@@ -136,15 +137,6 @@ static const struct ecase cases[] = {
     {"'Expected':{'n':{'ComparisonOperator':'IN','AttributeValueList':[{'N':'1'},{'N':'10'}]}}",
      NULL, 1},
 };
-
-static char *jsonify(const char *s)
-{
-    char *r = strdup(s);
-    for (char *p = r; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    return r;
-}
 
 static void test_cases(void **state)
 {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
+#include "expr_test_util.h"
 #include <cjson/cJSON.h>
 #include "be_catalog.h"
 #include "be_expr.h"
@@ -503,15 +504,6 @@ static const struct pcase cases[] = {
     {G, "{'AttributesToGet':['a','a']}", 0,
      "One or more parameter values were invalid: Duplicate value in attribute name: a"},
 };
-
-static char *jsonify(const char *s)
-{
-    char *r = strdup(s);
-    for (char *p = r; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    return r;
-}
 
 static void test_cases(void **state)
 {

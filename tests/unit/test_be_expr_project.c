@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "expr_test_util.h"
 #include <cjson/cJSON.h>
 #include "be_expr.h"
 #include "dx_buf.h"
@@ -40,28 +41,6 @@ static const struct jcase cases[] = {
     {"'AttributesToGet':['a','m','nope']",
      "{'a':{'N':'1'},'m':{'M':{'x':{'S':'X'},'y':{'M':{'z':{'N':'3'}}}}}}"},
 };
-
-static char *jsonify(const char *s)
-{
-    char *r = strdup(s);
-    for (char *p = r; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    return r;
-}
-
-static struct dx_av *av(struct dx_arena *a, const char *text)
-{
-    char *j = jsonify(text);
-    cJSON *c = cJSON_Parse(j);
-    struct dx_av *v = NULL;
-    struct dx_error err = {0};
-    assert_non_null(c);
-    assert_int_equal(dx_av_map_from_json(a, c, &v, &err), DX_OK);
-    cJSON_Delete(c);
-    free(j);
-    return v;
-}
 
 static void test_cases(void **state)
 {
