@@ -134,6 +134,16 @@ static const struct hcase cases[] = {
     {ERR("bare CR before the request", "\rPOST / HTTP/1.1\r\n\r\n", 400)},
     {ERR("control byte in a value", "POST / HTTP/1.1\r\nX-A: a\x01z\r\n\r\n", 400)},
     {ERR("DEL in a value", "POST / HTTP/1.1\r\nX-A: a\x7fz\r\n\r\n", 400)},
+    /* The value check reads 8 bytes at a time: controls in later words and in the tail too. */
+    {ERR("control byte in a long value", "POST / HTTP/1.1\r\nX-A: abcdefghijklmnop\x02q\r\n\r\n",
+         400)},
+    {ERR("DEL in a long value", "POST / HTTP/1.1\r\nX-A: abcdefghijklmno\x7fpqrstuvw\r\n\r\n",
+         400)},
+    {ERR("control byte last", "POST / HTTP/1.1\r\nX-A: abcdefghijk\x1f\r\n\r\n", 400)},
+    {OK_("tabs and UTF-8 inside a long value", "POST / HTTP/1.1\r\nX-Amz-Target: a\tb\xc3\xa9"
+                                               "cdefgh\x7e\x80\xff\tij\r\n\r\n"),
+     .amz_target = "a\tb\xc3\xa9"
+                   "cdefgh\x7e\x80\xff\tij"},
     {ERR("CR in the request line", "POST /\r HTTP/1.1\r\n\r\n", 400)},
     {.name = "NUL in a value",
      .raw = "POST / HTTP/1.1\r\nX-A: a\0b\r\n\r\n",
