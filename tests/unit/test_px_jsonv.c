@@ -34,6 +34,11 @@ static const char *const valid[] = {
     "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",
     "{\"a\" : 1 , \"b\" : [ 1 , 2 ] }",
     "123456789012345678901234567890123456789",
+    /* Strings are skipped 8 bytes at a time: escapes, quotes and UTF-8 at every offset. */
+    "\"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\"",
+    "\"abcdefg\\\"hijklmnop\\u00e9qrstuvw\"",
+    "\"abcdefghijklmno\xc3\xa9pqrstuvwxyz~~~~~~~\x7f\"",
+    "{\"abcdefgh\":\"ijklmnop\",\"qrstuvwx\":\"\"}",
 };
 
 static const char *const invalid[] = {
@@ -84,6 +89,11 @@ static const char *const invalid[] = {
     "\"\xff\"",
     "\"\xc3\"",
     "hi",
+    "\"abcdefghijklmnopq\tr\"",                     /* control byte in a later word */
+    "\"abcdefghijklmnopqrstuvwxyz\x01\"",           /* in the tail */
+    "\"abcdefghijklmnop\xc0\xafqrstuvwxyz012345\"", /* overlong in a later word */
+    "\"abcdefghijklmnopqrstuvwxyz0123456789",       /* unterminated after whole words */
+    "\"abcdefghijklmnop\\qrstuvwxyz\"",             /* bad escape in a later word */
 };
 
 static void test_valid(void **state)
