@@ -192,12 +192,23 @@ static uint64_t zipf_next(const struct zipf *z, uint64_t *s)
 /* ------------------------------------------------------------------------------------------ */
 /* Configuration                                                                               */
 
-enum op { OP_GET_HIT, OP_GET_MISS, OP_PUT, OP_QUERY, OP_BATCHGET, OP_COUNT, OP_SEED = OP_COUNT };
+/* OP_SEED and OP_WARM are the passes over every key before measuring: PutItem to seed, GetItem
+ * (never ConsistentRead) to fill a cache. */
+enum op {
+    OP_GET_HIT,
+    OP_GET_MISS,
+    OP_PUT,
+    OP_QUERY,
+    OP_BATCHGET,
+    OP_COUNT,
+    OP_SEED = OP_COUNT,
+    OP_WARM
+};
 
 static const char *const op_names[OP_COUNT] = {"getitem-hit", "getitem-miss", "putitem", "query",
                                                "batchget"};
-static const char *const op_targets[OP_COUNT + 1] = {"GetItem", "GetItem",      "PutItem",
-                                                     "Query",   "BatchGetItem", "PutItem"};
+static const char *const op_targets[OP_WARM + 1] = {"GetItem",      "GetItem", "PutItem", "Query",
+                                                    "BatchGetItem", "PutItem", "GetItem"};
 
 struct config {
     char host[256];
@@ -219,6 +230,8 @@ struct config {
     unsigned weight_total;
     char mix[256];
     int seed;
+    int warm_pass;
+    int consistent;
     int seed_connections;
     int json;
     int quiet;
@@ -292,14 +305,12 @@ static size_t build_body(char *buf, size_t cap, enum op op, uint64_t key)
     int n = 0;
     switch (op) {
     case OP_GET_HIT:
-        n = snprintf(buf, cap,
-                     "{\"TableName\":\"%s\",\"Key\":{\"pk\":{\"S\":\"k%010" PRIu64 "\"}}}",
-                     cfg.table, key);
-        break;
     case OP_GET_MISS:
+    case OP_WARM:
         n = snprintf(buf, cap,
-                     "{\"TableName\":\"%s\",\"Key\":{\"pk\":{\"S\":\"m%010" PRIu64 "\"}}}",
-                     cfg.table, key);
+                     "{\"TableName\":\"%s\",\"Key\":{\"pk\":{\"S\":\"%c%010" PRIu64 "\"}}%s}",
+                     cfg.table, op == OP_GET_MISS ? 'm' : 'k', key,
+                     cfg.consistent && op != OP_WARM ? ",\"ConsistentRead\":true" : "");
         break;
     case OP_PUT:
     case OP_SEED:
@@ -354,11 +365,13 @@ struct worker {
     struct event *timer;
     struct conn *conns;
     int nconns;
-    int active; /* connections still running */
-    int seeding;
+    int active;      /* connections still running */
+    int seeding;     /* a pass over every key before measuring: seeding or warming */
+    enum op pass_op; /* OP_SEED or OP_WARM */
     struct hist hist;
     uint64_t requests, errors, conn_errors;
-    uint64_t last_done; /* ns of the last measured completion */
+    uint64_t body_bytes; /* of measured answers */
+    uint64_t last_done;  /* ns of the last measured completion */
     uint64_t seed_index, seed_step;
     int fatal;
     int stop; /* the loop must end (needed when spinning: loopbreak only ends one pass) */
@@ -395,7 +408,7 @@ static void conn_send(struct conn *c)
             conn_retire(c);
             return;
         }
-        op = OP_SEED;
+        op = w->pass_op;
         key = w->seed_index;
         w->seed_index += w->seed_step;
     } else {
@@ -423,7 +436,7 @@ static void conn_send(struct conn *c)
 
 /* Frames one response at the front of in. Returns 1 with *status and *total (header + body
  * bytes) set, 0 when more bytes are needed, -1 on a malformed response. */
-static int parse_response(struct evbuffer *in, int *status, size_t *total)
+static int parse_response(struct evbuffer *in, int *status, size_t *total, size_t *body)
 {
     struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
     if (end.pos < 0)
@@ -450,10 +463,11 @@ static int parse_response(struct evbuffer *in, int *status, size_t *total)
     if (evbuffer_get_length(in) < hlen + clen)
         return 0;
     *total = hlen + clen;
+    *body = clen;
     return 1;
 }
 
-static void conn_done(struct conn *c, int status, struct evbuffer *in, size_t total)
+static void conn_done(struct conn *c, int status, struct evbuffer *in, size_t total, size_t body)
 {
     struct worker *w = c->w;
     uint64_t done = now_ns();
@@ -462,8 +476,9 @@ static void conn_done(struct conn *c, int status, struct evbuffer *in, size_t to
         if (status != 200) {
             if (!atomic_exchange(&first_error_printed, 1)) {
                 size_t n = total < 400 ? total : 400;
-                fprintf(stderr, "ddax-bench: seeding PutItem answered %d: %.*s\n", status, (int)n,
-                        (const char *)evbuffer_pullup(in, (ev_ssize_t)n));
+                fprintf(stderr, "ddax-bench: %s %s answered %d: %.*s\n",
+                        w->pass_op == OP_SEED ? "seeding" : "warm pass", op_targets[w->pass_op],
+                        status, (int)n, (const char *)evbuffer_pullup(in, (ev_ssize_t)n));
             }
             w->fatal = 1;
         }
@@ -473,15 +488,16 @@ static void conn_done(struct conn *c, int status, struct evbuffer *in, size_t to
     if (c->measured && (cfg.requests || done <= t_end)) {
         hist_record(&w->hist, done - c->started);
         w->requests++;
+        w->body_bytes += body;
         w->last_done = done;
         if (status != 200) {
             w->errors++;
             if (!cfg.quiet && !atomic_exchange(&first_error_printed, 1)) {
                 size_t n = total < 400 ? total : 400;
                 char *p = (char *)evbuffer_pullup(in, (ev_ssize_t)total);
-                char *body = memmem(p, total, "\r\n\r\n", 4);
+                char *text = memmem(p, total, "\r\n\r\n", 4);
                 fprintf(stderr, "ddax-bench: first error: HTTP %d %.*s\n", status,
-                        body ? (int)(total - (size_t)(body + 4 - p)) : (int)n, body ? body + 4 : p);
+                        text ? (int)(total - (size_t)(text + 4 - p)) : (int)n, text ? text + 4 : p);
             }
         }
     }
@@ -493,8 +509,8 @@ static void on_read(struct bufferevent *bev, void *arg)
     struct evbuffer *in = bufferevent_get_input(bev);
     for (;;) {
         int status = 0;
-        size_t total = 0;
-        int r = parse_response(in, &status, &total);
+        size_t total = 0, body = 0;
+        int r = parse_response(in, &status, &total, &body);
         if (r == 0)
             return;
         if (r < 0 || !c->busy) {
@@ -505,7 +521,7 @@ static void on_read(struct bufferevent *bev, void *arg)
             conn_start(c);
             return;
         }
-        conn_done(c, status, in, total);
+        conn_done(c, status, in, total, body);
         evbuffer_drain(in, total);
         if (c->w->fatal) {
             conn_retire(c);
@@ -703,7 +719,10 @@ static int create_table(void)
     return -1;
 }
 
-static int seed_table(void)
+/* One request per key, keys 0..keys-1 in order over --seed-connections connections: PutItem of
+ * every item (OP_SEED), or GetItem of every item (OP_WARM) so that a cache holds all of them
+ * before measuring (a uniform warm-up would need several times more requests to touch them all). */
+static int key_pass(enum op op)
 {
     struct worker w;
     int nconns = cfg.seed_connections;
@@ -711,16 +730,19 @@ static int seed_table(void)
         nconns = (int)cfg.keys;
     worker_init(&w, nconns, 7);
     w.seeding = 1;
+    w.pass_op = op;
     w.seed_index = 0;
     w.seed_step = 1;
     uint64_t t0 = now_ns();
     worker_run(&w);
     int bad = w.fatal || w.requests < cfg.keys;
+    const char *what = op == OP_SEED ? "seeded" : "warmed (GetItem)";
     if (!cfg.quiet && !bad)
-        fprintf(stderr, "ddax-bench: seeded %" PRIu64 " items of %zu bytes in %.2f s\n", cfg.keys,
+        fprintf(stderr, "ddax-bench: %s %" PRIu64 " items of %zu bytes in %.2f s\n", what, cfg.keys,
                 cfg.item_size, (double)(now_ns() - t0) / 1e9);
     if (bad)
-        fprintf(stderr, "ddax-bench: seeding failed after %" PRIu64 " items\n", w.requests);
+        fprintf(stderr, "ddax-bench: %s failed after %" PRIu64 " items\n",
+                op == OP_SEED ? "seeding" : "the warm pass", w.requests);
     worker_deinit(&w);
     return bad ? -1 : 0;
 }
@@ -870,7 +892,9 @@ static void usage(FILE *f)
         "  -b, --batch N           keys per BatchGetItem (10, at most 100)\n"
         "  -T, --table NAME        table (bench); created PAY_PER_REQUEST if absent\n"
         "      --no-seed           neither create nor seed the table\n"
-        "      --seed-connections N  connections used to seed (16)\n"
+        "      --seed-connections N  connections used to seed and warm (16)\n"
+        "      --warm-pass         before measuring, GetItem every key once (fills a cache)\n"
+        "      --consistent        GetItem with ConsistentRead: true (a cache passes it on)\n"
         "  -j, --json              print the result as one JSON object\n"
         "  -q, --quiet             no progress messages on stderr\n"
         "      --spin              busy-poll instead of sleeping in the event loop (keeps the\n"
@@ -945,8 +969,9 @@ static const char *dist_name(enum dist d)
 }
 
 static void report(const struct hist *h, uint64_t requests, uint64_t errors, uint64_t conn_errors,
-                   double seconds)
+                   uint64_t body_bytes, double seconds)
 {
+    double body_avg = requests ? (double)body_bytes / (double)requests : 0;
     double rps = seconds > 0 ? (double)requests / seconds : 0;
     double p50 = hist_percentile(h, 50) / 1000, p90 = hist_percentile(h, 90) / 1000;
     double p99 = hist_percentile(h, 99) / 1000, p999 = hist_percentile(h, 99.9) / 1000;
@@ -957,11 +982,13 @@ static void report(const struct hist *h, uint64_t requests, uint64_t errors, uin
         printf("{\"host\":\"%s\",\"port\":%s,\"mix\":\"%s\",\"dist\":\"%s\",\"connections\":%d,"
                "\"threads\":%d,\"spin\":%s,\"keys\":%" PRIu64 ",\"item_size\":%zu,\"seconds\":%.3f,"
                "\"requests\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"connection_errors\":%" PRIu64
-               ",\"rps\":%.1f,\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"
+               ",\"rps\":%.1f,\"body_bytes_avg\":%.1f,\"consistent\":%s,"
+               "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"
                "\"p99.9\":%.1f,\"max\":%.1f}}\n",
                cfg.host, cfg.port, cfg.mix, dist_name(cfg.dist), cfg.connections, cfg.threads,
                cfg.spin ? "true" : "false", cfg.keys, cfg.item_size, seconds, requests, errors,
-               conn_errors, rps, p50, p90, p99, p999, mx);
+               conn_errors, rps, body_avg, cfg.consistent ? "true" : "false", p50, p90, p99, p999,
+               mx);
         return;
     }
     printf("ddax-bench %s:%s mix=%s dist=%s connections=%d threads=%d keys=%" PRIu64
@@ -972,6 +999,8 @@ static void report(const struct hist *h, uint64_t requests, uint64_t errors, uin
            "p99 us", "p99.9 us", "max us");
     printf("%10" PRIu64 " %8" PRIu64 " %12.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", requests, errors,
            rps, p50, p90, p99, p999, mx);
+    printf("answer body: %.1f bytes on average%s\n", body_avg,
+           cfg.consistent ? "; GetItem with ConsistentRead" : "");
     if (conn_errors)
         printf("connection errors: %" PRIu64 "\n", conn_errors);
 }
@@ -1004,7 +1033,9 @@ int main(int argc, char **argv)
         OPT_NO_SEED,
         OPT_SEED_CONNS,
         OPT_SELF_TEST,
-        OPT_SPIN
+        OPT_SPIN,
+        OPT_WARM_PASS,
+        OPT_CONSISTENT
     };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, 'H'},
@@ -1029,6 +1060,8 @@ int main(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"self-test", no_argument, NULL, OPT_SELF_TEST},
         {"spin", no_argument, NULL, OPT_SPIN},
+        {"warm-pass", no_argument, NULL, OPT_WARM_PASS},
+        {"consistent", no_argument, NULL, OPT_CONSISTENT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1137,6 +1170,12 @@ int main(int argc, char **argv)
         case OPT_SPIN:
             cfg.spin = 1;
             break;
+        case OPT_WARM_PASS:
+            cfg.warm_pass = 1;
+            break;
+        case OPT_CONSISTENT:
+            cfg.consistent = 1;
+            break;
         case OPT_SELF_TEST:
             return self_test();
         case 'h':
@@ -1164,7 +1203,9 @@ int main(int argc, char **argv)
     if (cfg.dist == DIST_ZIPFIAN)
         zipf_init(&cfg.zipf, cfg.keys, cfg.zipf_theta);
 
-    if (cfg.seed && (create_table() < 0 || seed_table() < 0))
+    if (cfg.seed && (create_table() < 0 || key_pass(OP_SEED) < 0))
+        return 1;
+    if (cfg.warm_pass && key_pass(OP_WARM) < 0)
         return 1;
 
     struct worker *ws = dx_calloc((size_t)cfg.threads, sizeof(*ws));
@@ -1182,7 +1223,7 @@ int main(int argc, char **argv)
         }
     struct hist *total = dx_malloc(sizeof(*total));
     hist_init(total);
-    uint64_t requests = 0, errors = 0, conn_errors = 0, last = t_measure;
+    uint64_t requests = 0, errors = 0, conn_errors = 0, body_bytes = 0, last = t_measure;
     int fatal = 0;
     for (int i = 0; i < cfg.threads; i++) {
         pthread_join(ws[i].tid, NULL);
@@ -1190,13 +1231,14 @@ int main(int argc, char **argv)
         requests += ws[i].requests;
         errors += ws[i].errors;
         conn_errors += ws[i].conn_errors;
+        body_bytes += ws[i].body_bytes;
         fatal |= ws[i].fatal;
         if (ws[i].last_done > last)
             last = ws[i].last_done;
         worker_deinit(&ws[i]);
     }
     double seconds = cfg.requests ? (double)(last - t_measure) / 1e9 : cfg.duration;
-    report(total, requests, errors, conn_errors, seconds);
+    report(total, requests, errors, conn_errors, body_bytes, seconds);
     dx_free(total);
     dx_free(ws);
     dx_free(value_text);
