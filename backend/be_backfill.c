@@ -131,9 +131,11 @@ static int backfill_apply(struct be_wjob *job, MDB_txn *txn)
     dx_buf_deinit(&ik);
 
     if (rc == DX_OK && n < BATCH) {
-        /* The walk reached the end of the table: the index is complete. */
+        /* The walk reached the end of the table: the index is complete. While the table's
+         * UpdateTable transition is still pending (a status delay) the index is reported
+         * CREATING until it settles. */
         dx_free(ix->status);
-        ix->status = dx_strdup("ACTIVE");
+        ix->status = dx_strdup(t->settle_at > 0 ? BE_GSI_BACKFILLED : "ACTIVE");
         rc = be_catalog_store(be->catalog, txn, t);
         if (rc == DX_OK) {
             b->active = t;

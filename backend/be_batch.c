@@ -7,12 +7,15 @@
  * values, duplicate keys and the 100-key total, then the tables (ResourceNotFoundException)
  * and each key against its table's schema. All reads then run in one read transaction. Items
  * that would take the response past 16 MB are not read: their keys come back in
- * UnprocessedKeys with the table's other request members, as DynamoDB does.
+ * UnprocessedKeys with the table's other request members, as DynamoDB does; so do all the
+ * keys of a PROVISIONED table out of read capacity (be_capacity_table_out) when the batch
+ * was let through because another of its tables had capacity.
  */
 #include <stdio.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "be_batch.h"
+#include "be_capacity.h"
 #include "be_catalog.h"
 #include "be_expr.h"
 #include "be_item_ops.h"
@@ -72,18 +75,44 @@ void be__batch_enum(struct be_req *r, struct be_batch_verrs *v, const char *name
     dx_buf_deinit(&text);
 }
 
+/* A character of the table name pattern [a-zA-Z0-9_.-]. */
+static int name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+}
+
 static int table_name_ok(const char *name)
 {
     size_t len = strlen(name);
+    if (strncmp(name, "arn:", 4) == 0)
+        return len <= 1024; /* a table ARN, resolved by the catalog */
     if (len < 3 || len > 255)
         return 0;
-    for (const char *p = name; *p; p++) {
-        char c = *p;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
+    for (const char *p = name; *p; p++)
+        if (!name_char(*p))
             return 0;
-    }
     return 1;
+}
+
+void be__batch_table_name_verr(struct be_batch_verrs *v, const char *path, const char *name)
+{
+    size_t len = strlen(name);
+    if (strncmp(name, "arn:", 4) == 0) {
+        if (len > 1024)
+            be__batch_verr(v, name, path, "Member must have length less than or equal to 1024");
+        return;
+    }
+    int ok = len > 0;
+    for (const char *p = name; *p && ok; p++)
+        ok = name_char(*p);
+    if (!ok)
+        be__batch_verr(v, name, path,
+                       "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+    if (len < 3)
+        be__batch_verr(v, name, path, "Member must have length greater than or equal to 3");
+    if (len > 255)
+        be__batch_verr(v, name, path, "Member must have length less than or equal to 255");
 }
 
 const cJSON *be__batch_request_items(struct be_req *r, struct be_batch_verrs *v)
@@ -351,7 +380,10 @@ static int get_read(struct be_req *r, struct get_table *gt, size_t nt, int level
         dx_buf_json_str(o, g->name, strlen(g->name));
         dx_buf_puts(o, ":[");
         int first = 1;
-        for (size_t k = 0; k < g->n && !full; k++) {
+        /* A table out of capacity (while another of the batch has some) is not read: all its
+         * keys come back unprocessed. */
+        int out = !full && be_capacity_table_out(r, g->t, 0);
+        for (size_t k = 0; k < g->n && !full && !out; k++) {
             struct dx_av *item = NULL;
             rc = be_item_get(r->be->store, txn, g->keys[k].skey, g->keys[k].skeylen, &r->arena,
                              &item);
@@ -392,6 +424,8 @@ static int get_read(struct be_req *r, struct get_table *gt, size_t nt, int level
         first = 0;
     }
     dx_buf_putc(o, '}');
+    for (size_t i = 0; i < nt; i++)
+        be_req_usage(r, gt[i].t->name, NULL, gt[i].units, 0);
     if (level) {
         struct dx_buf frag = DX_BUF_INIT;
         dx_buf_puts(o, ",\"ConsumedCapacity\":[");

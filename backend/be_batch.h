@@ -24,6 +24,9 @@ struct be_batch_verrs {
  * "Value null"). `path` is written as given (DynamoDB's lower-camel member path). */
 void be__batch_verr(struct be_batch_verrs *v, const char *value, const char *path,
                     const char *text);
+/* Records the constraint errors of a TableName member at path (a name: pattern, length
+ * 3..255; a table ARN: length up to 1024). */
+void be__batch_table_name_verr(struct be_batch_verrs *v, const char *path, const char *name);
 /* The value of a JSON member as a constraint message shows it (compact JSON). Owned by the
  * request arena. */
 const char *be__batch_jvalue(struct be_req *r, const struct cJSON *j);

@@ -9,12 +9,15 @@
  * per table its existence, each item's or key's schema, and duplicate keys. One writer job
  * then applies every put and delete in the write transaction, each unconditionally; it
  * re-checks every table first (a DeleteTable queued earlier fails the whole batch, writing
- * nothing). Nothing is ever left unprocessed, so UnprocessedItems is always empty.
+ * nothing). A table out of write capacity (be_capacity_table_out: the batch was let through
+ * because another of its tables had capacity) is not written: its requests come back in
+ * UnprocessedItems, as DynamoDB returns throttled ones; nothing else is ever left over.
  */
 #include <stdio.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "be_batch.h"
+#include "be_capacity.h"
 #include "be_catalog.h"
 #include "be_item_ops.h"
 #include "be_mutation.h"
@@ -39,6 +42,7 @@ struct write_table {
     struct write_req *reqs;
     size_t n;
     struct be_wcap cap; /* summed over the table's writes (apply) */
+    int throttled;      /* out of write capacity: left unprocessed */
 };
 
 struct write_op {
@@ -219,31 +223,24 @@ static void write_unref(struct be_req *r, int status)
         release(r->state);
 }
 
-static void cap_add(struct be_wcap *sum, const struct be_wcap *c)
-{
-    sum->table += c->table;
-    sum->total += c->total;
-    for (size_t i = 0; i < c->n; i++) {
-        size_t j = 0;
-        while (j < sum->n && strcmp(sum->idx[j].name, c->idx[i].name) != 0)
-            j++;
-        if (j == sum->n) {
-            if (sum->n >= BE_WCAP_MAX)
-                continue;
-            sum->idx[j] = c->idx[i];
-            sum->idx[j].units = 0;
-            sum->n++;
-        }
-        sum->idx[j].units += c->idx[i].units;
-    }
-}
-
 static void write_response(struct be_req *r, struct write_op *op)
 {
     struct dx_buf *o = &r->out;
     struct dx_buf frag = DX_BUF_INIT;
     dx_buf_reset(o);
-    dx_buf_puts(o, "{\"UnprocessedItems\":{}");
+    dx_buf_puts(o, "{\"UnprocessedItems\":{");
+    int n_left = 0;
+    for (size_t i = 0; i < op->nt; i++) {
+        if (!op->wt[i].throttled)
+            continue;
+        char *list = cJSON_PrintUnformatted(op->wt[i].list);
+        dx_buf_puts(o, n_left++ ? "," : "");
+        dx_buf_json_str(o, op->wt[i].name, strlen(op->wt[i].name));
+        dx_buf_putc(o, ':');
+        dx_buf_puts(o, list);
+        cJSON_free(list);
+    }
+    dx_buf_putc(o, '}');
     if (op->cap_level) {
         dx_buf_puts(o, ",\"ConsumedCapacity\":[");
         for (size_t i = 0; i < op->nt; i++) {
@@ -257,7 +254,7 @@ static void write_response(struct be_req *r, struct write_op *op)
     int any = 0;
     for (size_t i = 0; i < op->nt && op->metrics; i++) {
         const struct write_table *w = &op->wt[i];
-        if (w->t->n_lsi == 0)
+        if (w->t->n_lsi == 0 || w->throttled)
             continue;
         dx_buf_puts(o, any ? "," : ",\"ItemCollectionMetrics\":{");
         any = 1;
@@ -289,7 +286,7 @@ static int write_apply(struct be_req *r, MDB_txn *txn)
     for (size_t i = 0; i < op->nt && rc == DX_OK; i++) {
         struct write_table *w = &op->wt[i];
         memset(&w->cap, 0, sizeof(w->cap));
-        for (size_t k = 0; k < w->n && rc == DX_OK; k++) {
+        for (size_t k = 0; k < w->n && rc == DX_OK && !w->throttled; k++) {
             struct write_req *q = &w->reqs[k];
             struct dx_av *old = NULL;
             rc = be_item_get(r->be->store, txn, q->skey, q->skeylen, &r->arena, &old);
@@ -302,16 +299,17 @@ static int write_apply(struct be_req *r, MDB_txn *txn)
                                                q->av, &r->err);
             else if (rc == DX_OK && old)
                 rc = be_mutation_apply(r->be->store, txn, cur[i], q->skey, q->skeylen, NULL);
-            if (rc == DX_OK && op->cap_level) {
+            if (rc == DX_OK) {
                 struct be_wcap c;
                 be__wcap_compute(&r->arena, cur[i], old, q->put ? q->av : NULL, &c);
-                cap_add(&w->cap, &c);
+                be__wcap_add(&w->cap, &c, 1);
             }
         }
     }
     /* Sizes after the whole batch, as DynamoDB reports them. */
     for (size_t i = 0; i < op->nt && rc == DX_OK && op->metrics; i++)
-        for (size_t k = 0; k < op->wt[i].n && rc == DX_OK && cur[i]->n_lsi > 0; k++)
+        for (size_t k = 0;
+             k < op->wt[i].n && rc == DX_OK && cur[i]->n_lsi > 0 && !op->wt[i].throttled; k++)
             rc = be_collection_size(r->be->store, txn, cur[i], op->wt[i].reqs[k].av,
                                     &op->wt[i].reqs[k].csize);
     for (size_t i = 0; i < op->nt; i++)
@@ -319,6 +317,9 @@ static int write_apply(struct be_req *r, MDB_txn *txn)
             be_table_unref(cur[i]);
     if (rc != DX_OK)
         return rc;
+    /* Recorded whether or not the client asked for them. */
+    for (size_t i = 0; i < op->nt; i++)
+        be__wcap_usage(r, op->wt[i].t, &op->wt[i].cap);
     write_response(r, op);
     return DX_OK;
 }
@@ -355,6 +356,8 @@ int be_op_BatchWriteItem(struct be_req *r)
         release(op);
         return rc;
     }
+    for (i = 0; i < op->nt; i++)
+        op->wt[i].throttled = be_capacity_table_out(r, op->wt[i].t, 1);
     r->state = op;
     r->apply = write_apply;
     r->after_commit = write_unref;

@@ -6,6 +6,11 @@
  * reference; snapshots are immutable, so nothing else is locked while a request uses one. The
  * writer thread changes the stored definitions inside its transactions and publishes the new
  * snapshot only after the commit, so a reader never sees a table that might still roll back.
+ *
+ * Status transitions (CREATING, UPDATING, DELETING with a configured delay) settle lazily: a
+ * definition carries the time its transition is due, and whoever reads it after that time (a
+ * reader through the published map, the writer through the store, the next open) sees it
+ * settled. Nothing has to run at that moment, and a restart cannot lose the transition.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -145,7 +150,43 @@ struct be_table *be_table_clone(const struct be_table *t)
     c->deletion_protection = t->deletion_protection;
     c->table_class = sdup(t->table_class);
     c->extra = t->extra ? cJSON_Duplicate(t->extra, 1) : NULL;
+    c->settle_at = t->settle_at;
     return c;
+}
+
+static int status_is(const char *status, const char *what)
+{
+    return status && !strcmp(status, what);
+}
+
+static void set_str(char **dst, const char *s)
+{
+    dx_free(*dst);
+    *dst = dx_strdup(s);
+}
+
+int be__table_settle(struct be_table *t, double now)
+{
+    if (t->settle_at <= 0 || now < t->settle_at)
+        return 0;
+    if (status_is(t->status, "DELETING"))
+        return 1;
+    set_str(&t->status, "ACTIVE");
+    size_t k = 0;
+    for (size_t i = 0; i < t->n_gsi; i++) {
+        struct be_index *x = &t->gsi[i];
+        if (status_is(x->status, "DELETING")) {
+            /* Its entries were dropped when the deletion was requested. */
+            index_free(x);
+            continue;
+        }
+        if (status_is(x->status, "UPDATING") || status_is(x->status, BE_GSI_BACKFILLED))
+            set_str(&x->status, "ACTIVE");
+        t->gsi[k++] = *x;
+    }
+    t->n_gsi = k;
+    t->settle_at = 0;
+    return 0;
 }
 
 void be__uuid4(char buf[37])
@@ -243,6 +284,8 @@ void be__table_encode(const struct be_table *t, struct dx_buf *out)
         cJSON_AddStringToObject(o, "class", t->table_class);
     if (t->extra)
         cJSON_AddItemToObject(o, "extra", cJSON_Duplicate(t->extra, 1));
+    if (t->settle_at > 0)
+        cJSON_AddNumberToObject(o, "settle_at", t->settle_at);
     char *s = cJSON_PrintUnformatted(o);
     dx_buf_puts(out, s);
     cJSON_free(s);
@@ -378,6 +421,7 @@ int be__table_decode(const void *p, size_t n, struct be_table **out)
     cJSON *ex = cJSON_GetObjectItemCaseSensitive(o, "extra");
     if (cJSON_IsObject(ex))
         t->extra = cJSON_DetachItemViaPointer(o, ex);
+    t->settle_at = jnum(o, "settle_at");
     rc = DX_OK;
 out:
     cJSON_Delete(o);
@@ -412,6 +456,32 @@ static size_t find(struct be_catalog *c, const char *name, int *found)
 }
 
 /* Lock held; takes over the caller's reference to t. */
+static void put_locked(struct be_catalog *c, struct be_table *t);
+
+/* Lock held. Settles c->tabs[i] when its transition is due: the snapshot is replaced by a
+ * settled copy (snapshots never change), or leaves the map when a deletion completed.
+ * Returns 1 when it left (i then names the next table). */
+static int settle_locked(struct be_catalog *c, size_t i)
+{
+    struct be_table *t = c->tabs[i];
+    if (t->settle_at <= 0)
+        return 0; /* the common case: no clock read */
+    double now = be__now();
+    if (now < t->settle_at)
+        return 0;
+    struct be_table *n = be_table_clone(t);
+    if (be__table_settle(n, now)) {
+        be_table_unref(n);
+        memmove(c->tabs + i, c->tabs + i + 1, (c->n - i - 1) * sizeof *c->tabs);
+        c->n--;
+        be_table_unref(t);
+        return 1;
+    }
+    c->tabs[i] = n;
+    be_table_unref(t);
+    return 0;
+}
+
 static void put_locked(struct be_catalog *c, struct be_table *t)
 {
     int found;
@@ -457,6 +527,11 @@ int be_catalog_open(struct be_store *s, struct be_catalog **out)
             /* One unreadable record must not make every other table unreachable. */
             dx_error_log("catalog: skipping undecodable definition of '%.*s'", (int)k.mv_size,
                          (const char *)k.mv_data);
+            continue;
+        }
+        /* A transition that was due while the server was down settles now. */
+        if (be__table_settle(t, be__now())) {
+            be_table_unref(t);
             continue;
         }
         put_locked(c, t);
@@ -515,6 +590,8 @@ struct be_table *be_catalog_get(struct be_catalog *c, const char *name)
     int found;
     pthread_mutex_lock(&c->mu);
     size_t i = find(c, n, &found);
+    if (found && settle_locked(c, i))
+        found = 0;
     if (found && (!arn || (c->tabs[i]->arn && !strcmp(c->tabs[i]->arn, arn)))) {
         t = c->tabs[i];
         be_table_ref(t);
@@ -526,6 +603,9 @@ struct be_table *be_catalog_get(struct be_catalog *c, const char *name)
 struct be_table **be_catalog_list(struct be_catalog *c, size_t *n)
 {
     pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->n;)
+        if (!settle_locked(c, i))
+            i++;
     struct be_table **ts = dx_malloc((c->n ? c->n : 1) * sizeof *ts);
     for (size_t i = 0; i < c->n; i++) {
         ts[i] = c->tabs[i];
@@ -643,6 +723,13 @@ int be__catalog_load(struct be_catalog *c, MDB_txn *txn, const char *name, struc
     if (be__table_decode(v.mv_data, v.mv_size, out) != DX_OK) {
         dx_error_log("catalog: undecodable definition of '%s'", name);
         return DX_ESTORE;
+    }
+    /* The writer sees a due transition settled too; a table whose deletion completed is gone
+     * (its leftover record is overwritten by the next CreateTable of the name). */
+    if (be__table_settle(*out, be__now())) {
+        be_table_unref(*out);
+        *out = NULL;
+        return DX_ENOTFOUND;
     }
     return DX_OK;
 }

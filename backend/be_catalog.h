@@ -58,6 +58,10 @@ struct be_table {
     size_t n_gsi;
     int deletion_protection;
     char *table_class; /* "STANDARD" or "STANDARD_INFREQUENT_ACCESS" */
+    /* Added for status transitions: when (epoch seconds) a CREATING / UPDATING / DELETING
+     * status settles (ACTIVE, or gone for DELETING); 0 = nothing pending. Settling is lazy:
+     * the catalog applies it whenever it hands out a definition past this time. */
+    double settle_at;
     struct cJSON
         *extra; /* further settings later issues add (stream, SSE, tags, ...); may be NULL */
 };

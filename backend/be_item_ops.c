@@ -17,6 +17,7 @@
 #include "be_item_ops.h"
 #include "be_mutation.h"
 #include "be_store.h"
+#include "dx_json.h"
 #include "dx_status.h"
 
 enum ret_values { RV_NONE = 0, RV_ALL_OLD, RV_UPDATED_OLD, RV_ALL_NEW, RV_UPDATED_NEW };
@@ -83,12 +84,6 @@ static const struct be_iparam delete_params[] = {
 
 /* ---- helpers ---- */
 
-static const char *json_str(const struct be_req *r, const char *name)
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(r->json, name);
-    return cJSON_IsString(j) ? j->valuestring : NULL;
-}
-
 static enum ret_values parse_ret_values(const char *s)
 {
     static const struct {
@@ -115,7 +110,7 @@ static enum ret_values parse_ret_values(const char *s)
  */
 static int table_and_exprs(struct be_req *r, struct be_table **out, struct be_exprs **x)
 {
-    struct be_table *t = be_catalog_get(r->be->catalog, json_str(r, "TableName"));
+    struct be_table *t = be_catalog_get(r->be->catalog, dx_json_str(r->json, "TableName"));
     if (t && t->status &&
         (strcmp(t->status, "CREATING") == 0 || strcmp(t->status, "DELETING") == 0)) {
         be_table_unref(t);
@@ -203,6 +198,11 @@ static int condition_check(struct be_req *r, struct item_op *op, const struct dx
         return rc;
     if (ok)
         return DX_OK;
+    /* A failed condition still consumes write capacity: the existing item's 1 KB units, at
+     * least one (DynamoDB reports none, but charges them). */
+    struct be_wcap cap;
+    be__wcap_compute(&r->arena, op->t, old, NULL, &cap);
+    be_req_usage(r, op->t->name, NULL, 0, cap.table);
     rc = dx_error_set(&r->err, DX_E_CONDITIONAL_CHECK_FAILED, "The conditional request failed");
     if (op->ret_on_fail && old) {
         dx_buf_puts(&r->err.extra, ",\"Item\":");
@@ -226,11 +226,13 @@ static void write_response(struct be_req *r, struct item_op *op, const struct be
         dx_av_map_write_json(out, attrs);
         first = 0;
     }
+    /* The units are recorded whether or not the client asked for them (metrics, buckets). */
+    struct be_wcap cap;
+    be__wcap_compute(&r->arena, t, old_item, new_item, &cap);
+    be__wcap_usage(r, t, &cap);
     if (op->cap_level) {
         if (!first)
             dx_buf_putc(out, ',');
-        struct be_wcap cap;
-        be__wcap_compute(&r->arena, t, old_item, new_item, &cap);
         be__write_write_capacity(out, t->name, &cap, op->cap_level);
         first = 0;
     }
@@ -248,11 +250,11 @@ static void write_response(struct be_req *r, struct item_op *op, const struct be
  * the expressions. On DX_OK op->t holds a reference. */
 static int write_prepare(struct be_req *r, struct item_op *op)
 {
-    op->ret = parse_ret_values(json_str(r, "ReturnValues"));
-    const char *onfail = json_str(r, "ReturnValuesOnConditionCheckFailure");
+    op->ret = parse_ret_values(dx_json_str(r->json, "ReturnValues"));
+    const char *onfail = dx_json_str(r->json, "ReturnValuesOnConditionCheckFailure");
     op->ret_on_fail = onfail && strcmp(onfail, "ALL_OLD") == 0;
-    op->cap_level = be__item_capacity_level(json_str(r, "ReturnConsumedCapacity"));
-    const char *metrics = json_str(r, "ReturnItemCollectionMetrics");
+    op->cap_level = be__item_capacity_level(dx_json_str(r->json, "ReturnConsumedCapacity"));
+    const char *metrics = dx_json_str(r->json, "ReturnItemCollectionMetrics");
     op->metrics = metrics && strcmp(metrics, "SIZE") == 0;
 
     int rc = table_and_exprs(r, &op->t, &op->x);
@@ -292,7 +294,7 @@ int be_op_GetItem(struct be_req *r)
     rc = be_param_bool(r, "ConsistentRead", &present, &consistent);
     if (rc != DX_OK)
         goto out;
-    int level = be__item_capacity_level(json_str(r, "ReturnConsumedCapacity"));
+    int level = be__item_capacity_level(dx_json_str(r->json, "ReturnConsumedCapacity"));
     rc = table_and_exprs(r, &t, &x);
     if (rc != DX_OK)
         goto out;
@@ -318,11 +320,13 @@ int be_op_GetItem(struct be_req *r)
         dx_buf_puts(o, "\"Item\":");
         dx_av_map_write_json(o, be_exprs_project(x, &r->arena, item));
     }
+    /* Capacity is charged on the whole item read, not on the projection. */
+    double units = be__read_units(item, consistent);
+    be_req_usage(r, t->name, NULL, units, 0);
     if (level) {
         if (item)
             dx_buf_putc(o, ',');
-        /* Capacity is charged on the whole item read, not on the projection. */
-        be__write_read_capacity(o, t->name, be__read_units(item, consistent), level);
+        be__write_read_capacity(o, t->name, units, level);
     }
     dx_buf_putc(o, '}');
 out:
@@ -361,7 +365,7 @@ static int replace_apply(struct be_req *r, MDB_txn *txn)
 /* PutItem and DeleteItem answer only with the old image. */
 static int check_return_old_only(struct be_req *r)
 {
-    const char *rv = json_str(r, "ReturnValues");
+    const char *rv = dx_json_str(r->json, "ReturnValues");
     if (rv && strcmp(rv, "ALL_OLD") != 0 && strcmp(rv, "NONE") != 0)
         return dx_error_set(&r->err, DX_E_VALIDATION, "ReturnValues can only be ALL_OLD or NONE");
     return DX_OK;

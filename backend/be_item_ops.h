@@ -93,6 +93,14 @@ struct be_wcap {
 void be__wcap_compute(struct dx_arena *a, const struct be_table *t, const struct dx_av *old_item,
                       const struct dx_av *new_item, struct be_wcap *c);
 
+/* Added: records c (one write's units on t) with be_req_usage: the table's units and its
+ * local secondary indexes' on the table (they consume its capacity), each global secondary
+ * index's on the index. */
+void be__wcap_usage(struct be_req *r, const struct be_table *t, const struct be_wcap *c);
+/* Adds c to sum (several writes to one table), index by index; the table's part is
+ * multiplied by table_factor (2 in a transaction: only the table's part is doubled). */
+void be__wcap_add(struct be_wcap *sum, const struct be_wcap *c, double table_factor);
+
 /* Appends `"ConsumedCapacity":{...}` (no leading comma) for table `name`: level 1 (TOTAL) the
  * sum, level 2 (INDEXES) also the table's and each index's part. */
 void be__write_read_capacity(struct dx_buf *out, const char *name, double units, int level);

@@ -117,6 +117,18 @@ void be__wcap_compute(struct dx_arena *a, const struct be_table *t, const struct
         add_index(c, &t->lsi[i], 0, index_units(a, t, &t->lsi[i], old_item, new_item));
 }
 
+void be__wcap_usage(struct be_req *r, const struct be_table *t, const struct be_wcap *c)
+{
+    double table = c->table;
+    for (size_t i = 0; i < c->n; i++)
+        if (!c->idx[i].global)
+            table += c->idx[i].units;
+    be_req_usage(r, t->name, NULL, 0, table);
+    for (size_t i = 0; i < c->n; i++)
+        if (c->idx[i].global)
+            be_req_usage(r, t->name, c->idx[i].name, 0, c->idx[i].units);
+}
+
 /* DynamoDB prints capacity as a double: 1.0, 0.5, 2.0. */
 static void put_units(struct dx_buf *out, double units)
 {
@@ -204,4 +216,23 @@ void be__write_collection_metrics(struct dx_buf *out, const struct be_table *t,
                                   const struct dx_av *item)
 {
     be__write_collection_metrics_size(out, t, item, 0);
+}
+
+void be__wcap_add(struct be_wcap *sum, const struct be_wcap *c, double table_factor)
+{
+    sum->table += c->table * table_factor;
+    sum->total += c->table * table_factor + (c->total - c->table);
+    for (size_t i = 0; i < c->n; i++) {
+        size_t j = 0;
+        while (j < sum->n && strcmp(sum->idx[j].name, c->idx[i].name) != 0)
+            j++;
+        if (j == sum->n) {
+            if (sum->n >= BE_WCAP_MAX)
+                continue;
+            sum->idx[j] = c->idx[i];
+            sum->idx[j].units = 0;
+            sum->n++;
+        }
+        sum->idx[j].units += c->idx[i].units;
+    }
 }

@@ -34,6 +34,7 @@
 #include "be_mutation.h"
 #include "be_query.h"
 #include "be_store.h"
+#include "dx_json.h"
 #include "dx_status.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -139,38 +140,45 @@ void be__page_finish(struct be_page *pg)
         }
         dx_av_map_write_json(o, lek);
     }
+    /* 4 KB units over all the data read (before the filter), rounded up once per page; an
+     * LSI read that fetched table items adds each fetched item's own 4 KB units on the table.
+     * Recorded whether or not the client asked for them. */
+    double units = (double)((pg->bytes + 4095) / 4096);
+    if (units < 1)
+        units = 1;
+    double fetched = (double)pg->fetch_units;
+    if (!pg->consistent) {
+        units /= 2;
+        fetched /= 2;
+    }
+    const char *tname = pg->base ? pg->base->name : pg->t->name;
+    if (pg->ix && pg->ix->global) {
+        be_req_usage(pg->r, tname, pg->ix->name, units, 0);
+    } else {
+        be_req_usage(pg->r, tname, NULL, units + fetched, 0);
+    }
     if (pg->level) {
-        /* 4 KB units over all the data read, rounded up once per request. */
-        double units = (double)((pg->bytes + 4095) / 4096);
-        if (units < 1)
-            units = 1;
-        if (!pg->consistent)
-            units /= 2;
         dx_buf_putc(o, ',');
         if (pg->ix) {
-            /* An index read charges the index (INDEXES shows the table's part as 0). */
+            /* An index read charges the index (INDEXES shows the table's part: 0, or what an
+             * LSI read fetched from it). */
             struct be_wcap c;
             memset(&c, 0, sizeof c);
-            c.total = units;
+            c.table = fetched;
+            c.total = units + fetched;
             c.n = 1;
             c.idx[0].name = pg->ix->name;
             c.idx[0].global = pg->ix->global;
             c.idx[0].units = units;
-            be__write_write_capacity(o, pg->t->name, &c, pg->level);
+            be__write_write_capacity(o, tname, &c, pg->level);
         } else {
-            be__write_read_capacity(o, pg->t->name, units, pg->level);
+            be__write_read_capacity(o, tname, units, pg->level);
         }
     }
     dx_buf_putc(o, '}');
 }
 
 /* ---- shared request checks ---- */
-
-static const char *json_str(const struct be_req *r, const char *name)
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(r->json, name);
-    return cJSON_IsString(j) ? j->valuestring : NULL;
-}
 
 static int has_member(const struct be_req *r, const char *name)
 {
@@ -220,7 +228,7 @@ static int check_ints(struct be_req *r, struct int_check *c, size_t n)
  */
 static int check_select(struct be_req *r, int query, int *count_only)
 {
-    const char *sel = json_str(r, "Select");
+    const char *sel = dx_json_str(r->json, "Select");
     int pe = has_member(r, "ProjectionExpression"), atg = has_member(r, "AttributesToGet");
     const char *env = query ? "1 validation error detected: " : "";
     *count_only = sel && strcmp(sel, "COUNT") == 0;
@@ -247,7 +255,7 @@ static int check_select(struct be_req *r, int query, int *count_only)
  * expression errors come before ResourceNotFoundException. */
 static int table_and_exprs(struct be_req *r, struct be_table **out, struct be_exprs **x)
 {
-    struct be_table *t = be_catalog_get(r->be->catalog, json_str(r, "TableName"));
+    struct be_table *t = be_catalog_get(r->be->catalog, dx_json_str(r->json, "TableName"));
     if (t && t->status &&
         (strcmp(t->status, "CREATING") == 0 || strcmp(t->status, "DELETING") == 0)) {
         be_table_unref(t);
@@ -309,7 +317,7 @@ static int gsi_projection_check(struct be_req *r, const struct be_table *t,
 static int find_index(struct be_req *r, const struct be_table *t, const struct be_exprs *x,
                       int consistent, const struct be_index **ix)
 {
-    const char *name = json_str(r, "IndexName");
+    const char *name = dx_json_str(r->json, "IndexName");
     *ix = NULL;
     if (!name)
         return DX_OK;
@@ -327,7 +335,7 @@ static int find_index(struct be_req *r, const struct be_table *t, const struct b
     if ((*ix)->global && consistent)
         return dx_error_set(&r->err, DX_E_VALIDATION,
                             "Consistent reads are not supported on global secondary indexes");
-    const char *sel = json_str(r, "Select");
+    const char *sel = dx_json_str(r->json, "Select");
     if ((*ix)->global && (*ix)->projection != BE_PROJ_ALL && sel &&
         strcmp(sel, "ALL_ATTRIBUTES") == 0)
         return dx_error_set(&r->err, DX_E_VALIDATION,
@@ -351,7 +359,7 @@ static void page_index(struct be_page *pg, struct be_req *r, const struct be_tab
     pg->t = view;
     pg->base = t;
     pg->ix = ix;
-    const char *sel = json_str(r, "Select");
+    const char *sel = dx_json_str(r->json, "Select");
     /* An LSI reads what it does not project from the table (DynamoDB fetches it too). */
     pg->fetch_base = !ix->global && ix->projection != BE_PROJ_ALL &&
                      ((sel && strcmp(sel, "ALL_ATTRIBUTES") == 0) ||
@@ -370,9 +378,11 @@ static int visit(struct be_page *pg, MDB_txn *txn, const MDB_val *v, struct dx_a
         memset(&e, 0, sizeof e);
         if (be_key_from_item(pg->base, item, &kb, &e) == DX_OK &&
             be_item_get(pg->r->be->store, txn, kb.p, kb.len, &pg->r->arena, &full) == DX_OK) {
+            /* The page counts the index entry read (data, len); the fetch costs the table
+             * item's own 4 KB units. */
             item = full;
-            data = NULL;
-            len = 0;
+            size_t size = dx_av_item_size(full);
+            pg->fetch_units += size ? (size + 4095) / 4096 : 1;
         }
         dx_error_clear(&e);
         dx_buf_deinit(&kb);
@@ -731,7 +741,7 @@ int be_op_Query(struct be_req *r)
     pg.r = r;
     pg.x = x;
     pg.limit = ic[0].present ? ic[0].v : 0;
-    pg.level = be__item_capacity_level(json_str(r, "ReturnConsumedCapacity"));
+    pg.level = be__item_capacity_level(dx_json_str(r->json, "ReturnConsumedCapacity"));
     if ((rc = be_read_begin(r->be, &txn)) != DX_OK)
         goto out;
     rc = query_walk(&pg, txn, &kc, esk ? &eskb : NULL, forward);
@@ -880,7 +890,7 @@ int be_op_Scan(struct be_req *r)
     pg.r = r;
     pg.x = x;
     pg.limit = ic[0].present ? ic[0].v : 0;
-    pg.level = be__item_capacity_level(json_str(r, "ReturnConsumedCapacity"));
+    pg.level = be__item_capacity_level(dx_json_str(r->json, "ReturnConsumedCapacity"));
     if ((rc = be_read_begin(r->be, &txn)) != DX_OK)
         goto out;
     rc = scan_walk(&pg, txn, lo, hi, esk ? &eskb : NULL);

@@ -41,6 +41,7 @@ struct be_page {
     const struct be_table *base;
     const struct be_index *ix; /* the index read, or NULL */
     int fetch_base; /* LSI read needing attributes it does not project: read the table's item */
+    uint64_t fetch_units; /* added: 4 KB units of the table items fetched that way */
 };
 
 /* Takes one item read: its stored bytes (data, len) and its decoded tree. Sets *stop when the

@@ -93,9 +93,10 @@ static void put_index(struct dx_buf *out, const struct be_table *t, const struct
     put_projection(out, x);
     if (x->global) {
         dx_buf_puts(out, ",\"IndexStatus\":");
-        put_str(out, (flags & BE_DESC_GSI_CREATING) ? "CREATING"
-                     : x->status                    ? x->status
-                                                    : "ACTIVE");
+        int built = x->status && !strcmp(x->status, BE_GSI_BACKFILLED);
+        put_str(out, (flags & BE_DESC_GSI_CREATING) || built ? "CREATING"
+                     : x->status                             ? x->status
+                                                             : "ACTIVE");
         /* An index created on an existing table is being filled from the table's items. */
         if (!(flags & BE_DESC_GSI_CREATING) && x->status && !strcmp(x->status, "CREATING"))
             dx_buf_puts(out, ",\"Backfilling\":true");

@@ -7,12 +7,19 @@
  * catalog database inside the write transaction (the published snapshot can lag behind other
  * changes of the same group), decides, persists and writes the response; after_commit
  * publishes the new snapshot only once the group is durable.
+ *
+ * With a status delay (be_options.status_delay_ms) a new table is stored CREATING, an updated
+ * one UPDATING and a deleted one DELETING (its data dropped at once, its definition kept so the
+ * name stays taken), each with the time it settles; the catalog settles them lazily when read.
+ * A table in any of these states refuses further changes with ResourceInUseException, as
+ * DynamoDB does. Without a delay nothing is ever stored in transition.
  */
 #include <stdio.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "dx_alloc.h"
 #include "dx_arena.h"
+#include "dx_json.h"
 #include "dx_status.h"
 #include "be_engine.h"
 #include "be_store.h"
@@ -21,10 +28,29 @@
 
 #define PREFIX "One or more parameter values were invalid: "
 
-static int not_found(struct be_req *r, const char *name)
+static int status_is(const char *status, const char *what)
 {
-    return dx_error_set(&r->err, DX_E_RESOURCE_NOT_FOUND,
-                        "Requested resource not found: Table: %s not found", name);
+    return status && !strcmp(status, what);
+}
+
+/* How long a transition lasts (--table-status-delay-ms), in seconds; 0 = settles at once. */
+static double delay_s(const struct be_req *r)
+{
+    return r->be->opts.status_delay_ms / 1000.0;
+}
+
+/* DynamoDB refuses to change a table that is still being created, updated or deleted. */
+static int in_transition(struct be_req *r, const struct be_table *t)
+{
+    const char *what = status_is(t->status, "CREATING")   ? "created"
+                       : status_is(t->status, "UPDATING") ? "updated"
+                       : status_is(t->status, "DELETING") ? "deleted"
+                                                          : NULL;
+    if (!what)
+        return DX_OK;
+    return dx_error_set(&r->err, DX_E_RESOURCE_IN_USE,
+                        "Attempt to change a resource which is still in use: Table is being %s: %s",
+                        what, t->name);
 }
 
 static void table_response(struct be_req *r, const char *member, const struct be_table *t,
@@ -63,10 +89,16 @@ static int create_apply(struct be_req *r, MDB_txn *txn)
     for (size_t i = 0; i < t->n_gsi; i++)
         if ((rc = be_catalog_next_id(c, txn, &t->gsi[i].id)))
             return rc;
+    if (delay_s(r) > 0) {
+        /* CREATING until the delay has passed (settled lazily, be_catalog.c). */
+        dx_free(t->status);
+        t->status = dx_strdup("CREATING");
+        t->settle_at = be__now() + delay_s(r);
+    }
     if ((rc = be_catalog_store(c, txn, t)))
         return rc;
-    /* DynamoDB answers CREATING; the table here is ACTIVE as soon as it is committed, so the
-     * next DescribeTable (and a waiter) sees ACTIVE. */
+    /* DynamoDB answers CREATING; without a delay the table here is ACTIVE as soon as it is
+     * committed, so the next DescribeTable (and a waiter) sees ACTIVE. */
     table_response(r, "TableDescription", t, "CREATING", NULL, st->flags);
     return DX_OK;
 }
@@ -103,7 +135,7 @@ int be_op_CreateTable(struct be_req *r)
     struct create_state *st = dx_arena_calloc(&r->arena, sizeof *st);
     st->t = t;
     st->flags = BE_DESC_GSI_CREATING;
-    if (!be__jget(r->json, "DeletionProtectionEnabled"))
+    if (!dx_json_get(r->json, "DeletionProtectionEnabled"))
         st->flags |= BE_DESC_NO_DP;
     r->state = st;
     r->apply = create_apply;
@@ -116,17 +148,30 @@ int be_op_CreateTable(struct be_req *r)
     return rc;
 }
 
-/* ---- DescribeTable ---- */
+int be__table_not_found(struct dx_error *err, const char *name)
+{
+    return dx_error_set(err, DX_E_RESOURCE_NOT_FOUND,
+                        "Requested resource not found: Table: %s not found", name);
+}
 
-int be_op_DescribeTable(struct be_req *r)
+int be__table_arg(struct be_req *r, struct be_table **t)
 {
     const char *name;
     int rc = be__table_name_arg(r->json, NULL, &name, &r->err);
     if (rc)
         return rc;
-    struct be_table *t = be_catalog_get(r->be->catalog, name);
-    if (!t)
-        return not_found(r, name);
+    *t = be_catalog_get(r->be->catalog, name);
+    return *t ? DX_OK : be__table_not_found(&r->err, name);
+}
+
+/* ---- DescribeTable ---- */
+
+int be_op_DescribeTable(struct be_req *r)
+{
+    struct be_table *t;
+    int rc = be__table_arg(r, &t);
+    if (rc)
+        return rc;
     struct be_desc_stats st;
     MDB_txn *txn;
     if ((rc = be_read_begin(r->be, &txn))) {
@@ -135,7 +180,9 @@ int be_op_DescribeTable(struct be_req *r)
     }
     be__table_stats_read(r->be->store, txn, t, &st);
     be_read_end(txn);
-    table_response(r, "Table", t, NULL, &st, 0);
+    /* While the table is being created its indexes are too. */
+    table_response(r, "Table", t, NULL, &st,
+                   status_is(t->status, "CREATING") ? BE_DESC_GSI_CREATING : 0);
     be_table_unref(t);
     return DX_OK;
 }
@@ -145,8 +192,8 @@ int be_op_DescribeTable(struct be_req *r)
 int be_op_ListTables(struct be_req *r)
 {
     int rc;
-    const cJSON *lim = be__jget(r->json, "Limit"),
-                *start = be__jget(r->json, "ExclusiveStartTableName");
+    const cJSON *lim = dx_json_get(r->json, "Limit"),
+                *start = dx_json_get(r->json, "ExclusiveStartTableName");
     if ((rc = be__jtype(lim, DX_JT_INT, &r->err)) || (rc = be__jtype(start, DX_JT_STRING, &r->err)))
         return rc;
     struct be_verrs v = {DX_BUF_INIT, 0};
@@ -193,8 +240,13 @@ int be_op_ListTables(struct be_req *r)
 /* ---- DeleteTable ---- */
 
 struct delete_state {
-    char *name; /* in the arena */
+    char *name;         /* in the arena */
+    struct be_table *t; /* with a delay: the DELETING definition to publish */
 };
+
+static const char *const PROTECTED_MSG =
+    "Resource cannot be deleted as it is currently protected against deletion. Disable "
+    "deletion protection first.";
 
 static int delete_apply(struct be_req *r, MDB_txn *txn)
 {
@@ -204,13 +256,13 @@ static int delete_apply(struct be_req *r, MDB_txn *txn)
     struct be_table *t;
     int rc = be__catalog_load(c, txn, st->name, &t);
     if (rc == DX_ENOTFOUND)
-        return not_found(r, st->name);
+        return be__table_not_found(&r->err, st->name);
     if (rc)
         return rc;
+    if ((rc = in_transition(r, t)))
+        goto out;
     if (t->deletion_protection) {
-        rc = dx_error_set(&r->err, DX_E_VALIDATION,
-                          "Resource cannot be deleted as it is currently protected against "
-                          "deletion. Disable deletion protection first.");
+        rc = dx_error_set(&r->err, DX_E_VALIDATION, "%s", PROTECTED_MSG);
         goto out;
     }
     struct be_desc_stats stats;
@@ -223,9 +275,21 @@ static int delete_apply(struct be_req *r, MDB_txn *txn)
     for (size_t i = 0; i < t->n_gsi; i++)
         if (t->gsi[i].id && (rc = be_items_drop_table(s, txn, t->gsi[i].id)))
             goto out;
+    table_response(r, "TableDescription", t, "DELETING", &stats, 0);
+    if (delay_s(r) > 0) {
+        /* The data is gone already; the definition stays DELETING until the delay has passed
+         * (settled lazily, be_catalog.c), so the name cannot be reused meanwhile. */
+        dx_free(t->status);
+        t->status = dx_strdup("DELETING");
+        t->settle_at = be__now() + delay_s(r);
+        if ((rc = be_catalog_store(c, txn, t)))
+            goto out;
+        be_table_unref(st->t);
+        st->t = t;
+        return DX_OK;
+    }
     if ((rc = be_catalog_remove(c, txn, t->name)))
         goto out;
-    table_response(r, "TableDescription", t, "DELETING", &stats, 0);
 out:
     be_table_unref(t);
     return rc;
@@ -234,24 +298,27 @@ out:
 static void delete_done(struct be_req *r, int status)
 {
     struct delete_state *st = r->state;
-    if (status == DX_OK)
+    if (status == DX_OK && st->t)
+        be_catalog_publish(r->be->catalog, st->t);
+    else if (status == DX_OK)
         be_catalog_unpublish(r->be->catalog, st->name);
+    if (st->t)
+        be_table_unref(st->t);
+    st->t = NULL;
 }
 
 int be_op_DeleteTable(struct be_req *r)
 {
-    const char *name;
-    int rc = be__table_name_arg(r->json, NULL, &name, &r->err);
+    struct be_table *t;
+    int rc = be__table_arg(r, &t);
     if (rc)
         return rc;
-    struct be_table *t = be_catalog_get(r->be->catalog, name);
-    if (!t)
-        return not_found(r, name);
-    if (t->deletion_protection) {
+    rc = in_transition(r, t);
+    if (rc == DX_OK && t->deletion_protection)
+        rc = dx_error_set(&r->err, DX_E_VALIDATION, "%s", PROTECTED_MSG);
+    if (rc) {
         be_table_unref(t);
-        return dx_error_set(&r->err, DX_E_VALIDATION,
-                            "Resource cannot be deleted as it is currently protected against "
-                            "deletion. Disable deletion protection first.");
+        return rc;
     }
     struct delete_state *st = dx_arena_calloc(&r->arena, sizeof *st);
     st->name = dx_arena_strndup(&r->arena, t->name, strlen(t->name));
@@ -277,19 +344,13 @@ struct update_state {
     const cJSON *adefs; /* AttributeDefinitions (for a Create) */
 };
 
-static const char *sget(const cJSON *obj, const char *name)
-{
-    const cJSON *j = be__jget(obj, name);
-    return cJSON_IsString(j) ? j->valuestring : NULL;
-}
-
 /* The action of one GlobalSecondaryIndexUpdates element ("Update", "Create" or "Delete") and
  * its body; NULL when the element has none. */
 static const char *gsiu_action(const cJSON *e, const cJSON **body)
 {
     static const char *const actions[] = {"Update", "Create", "Delete"};
     for (int i = 0; i < 3; i++)
-        if ((*body = be__jget(e, actions[i])))
+        if ((*body = dx_json_get(e, actions[i])))
             return actions[i];
     return NULL;
 }
@@ -308,40 +369,40 @@ static int update_types(const cJSON *req, struct dx_error *err)
     };
     int rc;
     for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
-        if ((rc = be__jtype(be__jget(req, members[i].name), members[i].type, err)))
+        if ((rc = be__jtype(dx_json_get(req, members[i].name), members[i].type, err)))
             return rc;
-    const cJSON *pt = be__jget(req, "ProvisionedThroughput");
-    if ((rc = be__jtype(be__jget(pt, "ReadCapacityUnits"), DX_JT_LONG, err)) ||
-        (rc = be__jtype(be__jget(pt, "WriteCapacityUnits"), DX_JT_LONG, err)))
+    const cJSON *pt = dx_json_get(req, "ProvisionedThroughput");
+    if ((rc = be__jtype(dx_json_get(pt, "ReadCapacityUnits"), DX_JT_LONG, err)) ||
+        (rc = be__jtype(dx_json_get(pt, "WriteCapacityUnits"), DX_JT_LONG, err)))
         return rc;
-    const cJSON *ss = be__jget(req, "StreamSpecification");
-    if ((rc = be__jtype(be__jget(ss, "StreamEnabled"), DX_JT_BOOL, err)) ||
-        (rc = be__jtype(be__jget(ss, "StreamViewType"), DX_JT_STRING, err)))
+    const cJSON *ss = dx_json_get(req, "StreamSpecification");
+    if ((rc = be__jtype(dx_json_get(ss, "StreamEnabled"), DX_JT_BOOL, err)) ||
+        (rc = be__jtype(dx_json_get(ss, "StreamViewType"), DX_JT_STRING, err)))
         return rc;
-    const cJSON *sse = be__jget(req, "SSESpecification");
-    if ((rc = be__jtype(be__jget(sse, "Enabled"), DX_JT_BOOL, err)) ||
-        (rc = be__jtype(be__jget(sse, "SSEType"), DX_JT_STRING, err)) ||
-        (rc = be__jtype(be__jget(sse, "KMSMasterKeyId"), DX_JT_STRING, err)))
+    const cJSON *sse = dx_json_get(req, "SSESpecification");
+    if ((rc = be__jtype(dx_json_get(sse, "Enabled"), DX_JT_BOOL, err)) ||
+        (rc = be__jtype(dx_json_get(sse, "SSEType"), DX_JT_STRING, err)) ||
+        (rc = be__jtype(dx_json_get(sse, "KMSMasterKeyId"), DX_JT_STRING, err)))
         return rc;
     const cJSON *e;
-    cJSON_ArrayForEach(e, be__jget(req, "GlobalSecondaryIndexUpdates"))
+    cJSON_ArrayForEach(e, dx_json_get(req, "GlobalSecondaryIndexUpdates"))
     {
         static const char *const actions[] = {"Update", "Create", "Delete"};
         if ((rc = be__jtype(e, DX_JT_STRUCT, err)))
             return rc;
         for (int i = 0; i < 3; i++) {
-            const cJSON *a = be__jget(e, actions[i]);
+            const cJSON *a = dx_json_get(e, actions[i]);
             if ((rc = be__jtype(a, DX_JT_STRUCT, err)) ||
-                (rc = be__jtype(be__jget(a, "IndexName"), DX_JT_STRING, err)))
+                (rc = be__jtype(dx_json_get(a, "IndexName"), DX_JT_STRING, err)))
                 return rc;
-            const cJSON *ipt = be__jget(a, "ProvisionedThroughput");
+            const cJSON *ipt = dx_json_get(a, "ProvisionedThroughput");
             if ((rc = be__jtype(ipt, DX_JT_STRUCT, err)) ||
-                (rc = be__jtype(be__jget(ipt, "ReadCapacityUnits"), DX_JT_LONG, err)) ||
-                (rc = be__jtype(be__jget(ipt, "WriteCapacityUnits"), DX_JT_LONG, err)))
+                (rc = be__jtype(dx_json_get(ipt, "ReadCapacityUnits"), DX_JT_LONG, err)) ||
+                (rc = be__jtype(dx_json_get(ipt, "WriteCapacityUnits"), DX_JT_LONG, err)))
                 return rc;
         }
     }
-    return be__jtype(be__jget(req, "TableName"), DX_JT_STRING, err);
+    return be__jtype(dx_json_get(req, "TableName"), DX_JT_STRING, err);
 }
 
 /* The request model's constraints of GlobalSecondaryIndexUpdates. */
@@ -356,10 +417,10 @@ static void gsiu_constraints(const cJSON *gsiu, struct be_verrs *v)
         static const char *const actions[] = {"Update", "Create", "Delete"};
         static const char *const lower[] = {"update", "create", "delete"};
         for (int k = 0; k < 3; k++) {
-            const cJSON *a = be__jget(e, actions[k]);
+            const cJSON *a = dx_json_get(e, actions[k]);
             if (!a)
                 continue;
-            const char *name = sget(a, "IndexName");
+            const char *name = dx_json_str(a, "IndexName");
             snprintf(p, sizeof p, "globalSecondaryIndexUpdates.%d.member.%s.indexName", i,
                      lower[k]);
             if (!name)
@@ -368,11 +429,11 @@ static void gsiu_constraints(const cJSON *gsiu, struct be_verrs *v)
                 be__verr_name(v, name, p);
             if (k == 1) {
                 snprintf(p, sizeof p, "globalSecondaryIndexUpdates.%d.member.create.keySchema", i);
-                be__verr_keyschema(v, be__jget(a, "KeySchema"), p);
+                be__verr_keyschema(v, dx_json_get(a, "KeySchema"), p);
                 snprintf(p, sizeof p, "globalSecondaryIndexUpdates.%d.member.create.projection", i);
-                be__verr_projection(v, be__jget(a, "Projection"), p);
+                be__verr_projection(v, dx_json_get(a, "Projection"), p);
             }
-            const cJSON *ipt = be__jget(a, "ProvisionedThroughput");
+            const cJSON *ipt = dx_json_get(a, "ProvisionedThroughput");
             if (ipt && k != 2) {
                 snprintf(p, sizeof p,
                          "globalSecondaryIndexUpdates.%d.member.%s.provisionedThroughput", i,
@@ -397,16 +458,16 @@ static int gsiu_rules(struct be_req *r, const cJSON *gsiu, int has_pt, int has_s
                                 PREFIX "One of GlobalSecondaryIndexUpdate.Update, "
                                        "GlobalSecondaryIndexUpdate.Create, "
                                        "GlobalSecondaryIndexUpdate.Delete must not be null");
-        int n = (be__jget(e, "Update") != NULL) + (be__jget(e, "Create") != NULL) +
-                (be__jget(e, "Delete") != NULL);
+        int n = (dx_json_get(e, "Update") != NULL) + (dx_json_get(e, "Create") != NULL) +
+                (dx_json_get(e, "Delete") != NULL);
         if (n > 1)
             return dx_error_set(&r->err, DX_E_VALIDATION,
                                 PREFIX "Only one global secondary index action is allowed per "
                                        "GlobalSecondaryIndexUpdate object");
-        const char *name = sget(body, "IndexName");
+        const char *name = dx_json_str(body, "IndexName");
         for (const cJSON *f = gsiu->child; f != e; f = f->next) {
             const cJSON *fb;
-            if (gsiu_action(f, &fb) && !strcmp(sget(fb, "IndexName"), name))
+            if (gsiu_action(f, &fb) && !strcmp(dx_json_str(fb, "IndexName"), name))
                 return dx_error_set(&r->err, DX_E_VALIDATION,
                                     PREFIX "Only one global secondary index update per index is "
                                            "allowed simultaneously. Index: %s",
@@ -444,6 +505,12 @@ static int is_lsi(const struct be_table *t, const char *name)
     return 0;
 }
 
+static void set_status_str(char **dst, const char *status)
+{
+    dx_free(*dst);
+    *dst = dx_strdup(status);
+}
+
 static void set_status(struct be_index *x, const char *status)
 {
     dx_free(x->status);
@@ -461,7 +528,7 @@ static int req_def(const cJSON *adefs, const char *name, enum dx_av_type *type)
     const cJSON *d;
     cJSON_ArrayForEach(d, adefs)
     {
-        const char *n = sget(d, "AttributeName"), *ty = sget(d, "AttributeType");
+        const char *n = dx_json_str(d, "AttributeName"), *ty = dx_json_str(d, "AttributeType");
         if (n && ty && !strcmp(n, name)) {
             *type = attr_type_of(ty);
             return 1;
@@ -488,7 +555,7 @@ static void merge_def(struct be_table *t, const char *name, enum dx_av_type type
 static int gsi_create(struct be_req *r, const cJSON *body, const cJSON *adefs, struct be_table *t)
 {
     struct dx_error *err = &r->err;
-    const char *name = sget(body, "IndexName");
+    const char *name = dx_json_str(body, "IndexName");
     int ppr = t->billing == BE_BILLING_PAY_PER_REQUEST;
     if (find_gsi(t, name) || is_lsi(t, name))
         return dx_error_set(err, DX_E_VALIDATION,
@@ -497,11 +564,11 @@ static int gsi_create(struct be_req *r, const cJSON *body, const cJSON *adefs, s
     const char *kn[2] = {NULL, NULL}, *kt[2] = {NULL, NULL};
     int nk = 0;
     const cJSON *e;
-    cJSON_ArrayForEach(e, be__jget(body, "KeySchema"))
+    cJSON_ArrayForEach(e, dx_json_get(body, "KeySchema"))
     {
         if (nk < 2) {
-            kn[nk] = sget(e, "AttributeName");
-            kt[nk] = sget(e, "KeyType");
+            kn[nk] = dx_json_str(e, "AttributeName");
+            kt[nk] = dx_json_str(e, "KeyType");
             nk++;
         }
     }
@@ -517,7 +584,7 @@ static int gsi_create(struct be_req *r, const cJSON *body, const cJSON *adefs, s
             int first = 1;
             cJSON_ArrayForEach(e, adefs)
             {
-                const char *n = sget(e, "AttributeName");
+                const char *n = dx_json_str(e, "AttributeName");
                 if (!n)
                     continue;
                 if (!first)
@@ -547,9 +614,9 @@ static int gsi_create(struct be_req *r, const cJSON *body, const cJSON *adefs, s
         return dx_error_set(err, DX_E_VALIDATION,
                             "Invalid KeySchema: The second KeySchemaElement is not a RANGE key "
                             "type");
-    const cJSON *pr = be__jget(body, "Projection");
-    const char *ptype = sget(pr, "ProjectionType");
-    const cJSON *nonkey = be__jget(pr, "NonKeyAttributes");
+    const cJSON *pr = dx_json_get(body, "Projection");
+    const char *ptype = dx_json_str(pr, "ProjectionType");
+    const cJSON *nonkey = dx_json_get(pr, "NonKeyAttributes");
     if (!ptype)
         return dx_error_set(err, DX_E_VALIDATION, PREFIX "Unknown ProjectionType: null");
     if (nonkey && strcmp(ptype, "INCLUDE") != 0)
@@ -560,7 +627,7 @@ static int gsi_create(struct be_req *r, const cJSON *body, const cJSON *adefs, s
         return dx_error_set(err, DX_E_VALIDATION,
                             PREFIX "ProjectionType is INCLUDE, but NonKeyAttributes is not "
                                    "specified");
-    const cJSON *ipt = be__jget(body, "ProvisionedThroughput");
+    const cJSON *ipt = dx_json_get(body, "ProvisionedThroughput");
     if (ppr && ipt)
         return dx_error_set(err, DX_E_VALIDATION,
                             PREFIX "ProvisionedThroughput should not be specified for index: %s "
@@ -600,8 +667,8 @@ static int gsi_create(struct be_req *r, const cJSON *body, const cJSON *adefs, s
         }
     }
     if (ipt) {
-        x->rcu = (int64_t)be__jget(ipt, "ReadCapacityUnits")->valuedouble;
-        x->wcu = (int64_t)be__jget(ipt, "WriteCapacityUnits")->valuedouble;
+        x->rcu = (int64_t)dx_json_get(ipt, "ReadCapacityUnits")->valuedouble;
+        x->wcu = (int64_t)dx_json_get(ipt, "WriteCapacityUnits")->valuedouble;
     }
     x->status = dx_strdup("CREATING");
     return DX_OK;
@@ -621,7 +688,7 @@ static int gsiu_apply(struct be_req *r, const cJSON *gsiu, const cJSON *adefs, s
     {
         const cJSON *body;
         const char *action = gsiu_action(e, &body);
-        const char *name = sget(body, "IndexName");
+        const char *name = dx_json_str(body, "IndexName");
         if (strcmp(action, "Update") != 0)
             for (size_t i = 0; i < t->n_gsi; i++)
                 if (t->gsi[i].status && !strcmp(t->gsi[i].status, "CREATING"))
@@ -649,7 +716,7 @@ static int gsiu_apply(struct be_req *r, const cJSON *gsiu, const cJSON *adefs, s
             set_status(x, "DELETING");
             continue;
         }
-        const cJSON *ipt = be__jget(body, "ProvisionedThroughput");
+        const cJSON *ipt = dx_json_get(body, "ProvisionedThroughput");
         if (ppr && ipt)
             return dx_error_set(err, DX_E_VALIDATION,
                                 PREFIX "Neither ReadCapacityUnits nor WriteCapacityUnits can be "
@@ -666,8 +733,8 @@ static int gsiu_apply(struct be_req *r, const cJSON *gsiu, const cJSON *adefs, s
             return dx_error_set(err, DX_E_VALIDATION,
                                 PREFIX "ProvisionedThroughput must be specified for index: %s",
                                 name);
-        long long rcu = (long long)be__jget(ipt, "ReadCapacityUnits")->valuedouble;
-        long long wcu = (long long)be__jget(ipt, "WriteCapacityUnits")->valuedouble;
+        long long rcu = (long long)dx_json_get(ipt, "ReadCapacityUnits")->valuedouble;
+        long long wcu = (long long)dx_json_get(ipt, "WriteCapacityUnits")->valuedouble;
         if (!ppr_before && rcu == x->rcu && wcu == x->wcu)
             return dx_error_set(err, DX_E_VALIDATION,
                                 "The provisioned throughput for the index %s will not change. The "
@@ -701,8 +768,8 @@ static int update_build(struct be_req *r, struct update_state *u, const struct b
     *status = "ACTIVE";
 
     if (u->stream) {
-        int enable = cJSON_IsTrue(be__jget(u->stream, "StreamEnabled"));
-        const char *vt = sget(u->stream, "StreamViewType");
+        int enable = cJSON_IsTrue(dx_json_get(u->stream, "StreamEnabled"));
+        const char *vt = dx_json_str(u->stream, "StreamViewType");
         const cJSON *curss =
             cur->extra ? cJSON_GetObjectItemCaseSensitive(cur->extra, "StreamSpecification") : NULL;
         int enabled =
@@ -722,7 +789,7 @@ static int update_build(struct be_req *r, struct update_state *u, const struct b
             return dx_error_set(err, DX_E_VALIDATION,
                                 "Table has no stream to disable: TableName: %s", cur->name);
     }
-    if (u->sse && !cJSON_IsTrue(be__jget(u->sse, "Enabled")) &&
+    if (u->sse && !cJSON_IsTrue(dx_json_get(u->sse, "Enabled")) &&
         !(cur->extra && cJSON_GetObjectItemCaseSensitive(cur->extra, "SSEDescription")))
         return dx_error_set(err, DX_E_VALIDATION, PREFIX "Table is already encrypted by default");
     if (ppr && !u->billing && u->has_pt)
@@ -739,9 +806,9 @@ static int update_build(struct be_req *r, struct update_state *u, const struct b
         const cJSON *e;
         cJSON_ArrayForEach(e, u->gsiu)
         {
-            const cJSON *b = be__jget(e, "Update");
-            given |= b && !strcmp(sget(b, "IndexName"), cur->gsi[i].name) &&
-                     be__jget(b, "ProvisionedThroughput");
+            const cJSON *b = dx_json_get(e, "Update");
+            given |= b && !strcmp(dx_json_str(b, "IndexName"), cur->gsi[i].name) &&
+                     dx_json_get(b, "ProvisionedThroughput");
         }
         if (!given)
             return dx_error_set(err, DX_E_VALIDATION,
@@ -804,10 +871,10 @@ static int update_build(struct be_req *r, struct update_state *u, const struct b
     if (u->stream) {
         cJSON_DeleteItemFromObjectCaseSensitive(t->extra, "StreamSpecification");
         cJSON_DeleteItemFromObjectCaseSensitive(t->extra, "LatestStreamLabel");
-        if (cJSON_IsTrue(be__jget(u->stream, "StreamEnabled"))) {
+        if (cJSON_IsTrue(dx_json_get(u->stream, "StreamEnabled"))) {
             cJSON *o = cJSON_AddObjectToObject(t->extra, "StreamSpecification");
             cJSON_AddBoolToObject(o, "StreamEnabled", 1);
-            cJSON_AddStringToObject(o, "StreamViewType", sget(u->stream, "StreamViewType"));
+            cJSON_AddStringToObject(o, "StreamViewType", dx_json_str(u->stream, "StreamViewType"));
             char label[40];
             be__stream_label(now, label, sizeof label);
             cJSON_AddStringToObject(t->extra, "LatestStreamLabel", label);
@@ -816,11 +883,11 @@ static int update_build(struct be_req *r, struct update_state *u, const struct b
     }
     if (u->sse) {
         cJSON_DeleteItemFromObjectCaseSensitive(t->extra, "SSEDescription");
-        if (cJSON_IsTrue(be__jget(u->sse, "Enabled"))) {
+        if (cJSON_IsTrue(dx_json_get(u->sse, "Enabled"))) {
             cJSON *o = cJSON_AddObjectToObject(t->extra, "SSEDescription");
             cJSON_AddStringToObject(o, "Status", "ENABLED");
             cJSON_AddStringToObject(o, "SSEType", "KMS");
-            const char *key = sget(u->sse, "KMSMasterKeyId");
+            const char *key = dx_json_str(u->sse, "KMSMasterKeyId");
             char arn[300], uuid[37];
             if (key && !strncmp(key, "arn:", 4)) {
                 snprintf(arn, sizeof arn, "%s", key);
@@ -853,8 +920,10 @@ static int update_build(struct be_req *r, struct update_state *u, const struct b
 }
 
 /* After the response: deleted GSIs leave the definition (their entries are dropped), updated
- * ones are ACTIVE again. */
-static int gsiu_settle(struct be_req *r, MDB_txn *txn, struct be_table *t)
+ * ones are ACTIVE again. With a delay (`delayed`) both keep their status until the table's
+ * transition settles (be__table_settle); a deleted index's entries are dropped now all the
+ * same, and its storage id cleared so that writes no longer maintain it. */
+static int gsiu_settle(struct be_req *r, MDB_txn *txn, struct be_table *t, int delayed)
 {
     size_t k = 0;
     for (size_t i = 0; i < t->n_gsi; i++) {
@@ -865,6 +934,11 @@ static int gsiu_settle(struct be_req *r, MDB_txn *txn, struct be_table *t)
                 if (rc)
                     return rc;
             }
+            if (delayed) {
+                x->id = 0;
+                t->gsi[k++] = *x;
+                continue;
+            }
             dx_free(x->name);
             dx_free(x->hash.name);
             dx_free(x->range.name);
@@ -874,7 +948,7 @@ static int gsiu_settle(struct be_req *r, MDB_txn *txn, struct be_table *t)
             dx_free(x->status);
             continue;
         }
-        if (x->status && !strcmp(x->status, "UPDATING"))
+        if (!delayed && x->status && !strcmp(x->status, "UPDATING"))
             set_status(x, "ACTIVE");
         t->gsi[k++] = *x;
     }
@@ -890,13 +964,23 @@ static int update_apply(struct be_req *r, MDB_txn *txn)
     const char *status;
     int rc = be__catalog_load(c, txn, u->name, &cur);
     if (rc == DX_ENOTFOUND)
-        return not_found(r, u->name);
+        return be__table_not_found(&r->err, u->name);
     if (rc)
         return rc;
+    if ((rc = in_transition(r, cur))) {
+        be_table_unref(cur);
+        return rc;
+    }
     rc = update_build(r, u, cur, &t, &status);
     be_table_unref(cur);
     if (rc)
         return rc;
+    /* With a delay, a change DynamoDB reports UPDATING stays so until the delay has passed. */
+    int delayed = delay_s(r) > 0 && strcmp(status, "ACTIVE") != 0;
+    if (delayed) {
+        set_status_str(&t->status, "UPDATING");
+        t->settle_at = be__now() + delay_s(r);
+    }
     for (size_t i = 0; i < t->n_gsi; i++)
         if (!t->gsi[i].id && (rc = be_catalog_next_id(c, txn, &t->gsi[i].id))) {
             be_table_unref(t);
@@ -905,7 +989,7 @@ static int update_apply(struct be_req *r, MDB_txn *txn)
     struct be_desc_stats stats;
     be__table_stats_read(r->be->store, txn, t, &stats);
     table_response(r, "TableDescription", t, status, &stats, 0);
-    if ((rc = gsiu_settle(r, txn, t)) || (rc = be_catalog_store(c, txn, t))) {
+    if ((rc = gsiu_settle(r, txn, t, delayed)) || (rc = be_catalog_store(c, txn, t))) {
         be_table_unref(t);
         return rc;
     }
@@ -923,8 +1007,8 @@ static void update_done(struct be_req *r, int status)
         const cJSON *e;
         cJSON_ArrayForEach(e, u->gsiu)
         {
-            const cJSON *b = be__jget(e, "Create");
-            struct be_index *x = b ? find_gsi(u->t, sget(b, "IndexName")) : NULL;
+            const cJSON *b = dx_json_get(e, "Create");
+            struct be_index *x = b ? find_gsi(u->t, dx_json_str(b, "IndexName")) : NULL;
             if (x && x->status && !strcmp(x->status, "CREATING"))
                 be_backfill_start(r->be, u->t->name, u->t->id, x->id);
         }
@@ -945,13 +1029,13 @@ int be_op_UpdateTable(struct be_req *r)
     const char *name;
     if ((rc = be__table_name_arg(req, &v, &name, &r->err)))
         return rc;
-    const cJSON *pt = be__jget(req, "ProvisionedThroughput");
+    const cJSON *pt = dx_json_get(req, "ProvisionedThroughput");
     if (pt) {
         static const char *const members[] = {"WriteCapacityUnits", "ReadCapacityUnits"};
         static const char *const paths[] = {"provisionedThroughput.writeCapacityUnits",
                                             "provisionedThroughput.readCapacityUnits"};
         for (int i = 0; i < 2; i++) {
-            const cJSON *x = be__jget(pt, members[i]);
+            const cJSON *x = dx_json_get(pt, members[i]);
             char val[32];
             if (!x) {
                 be__verr_add(&v, NULL, paths[i], "Member must not be null");
@@ -962,31 +1046,31 @@ int be_op_UpdateTable(struct be_req *r)
             }
         }
     }
-    const char *bm = sget(req, "BillingMode");
+    const char *bm = dx_json_str(req, "BillingMode");
     if (bm && strcmp(bm, "PROVISIONED") != 0 && strcmp(bm, "PAY_PER_REQUEST") != 0)
         be__verr_add(&v, bm, "billingMode",
                      "Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]");
-    const cJSON *ss = be__jget(req, "StreamSpecification");
+    const cJSON *ss = dx_json_get(req, "StreamSpecification");
     if (ss) {
-        if (!be__jget(ss, "StreamEnabled"))
+        if (!dx_json_get(ss, "StreamEnabled"))
             be__verr_add(&v, NULL, "streamSpecification.streamEnabled", "Member must not be null");
-        const char *vt = sget(ss, "StreamViewType");
+        const char *vt = dx_json_str(ss, "StreamViewType");
         if (vt && strcmp(vt, "NEW_IMAGE") && strcmp(vt, "OLD_IMAGE") &&
             strcmp(vt, "NEW_AND_OLD_IMAGES") && strcmp(vt, "KEYS_ONLY"))
             be__verr_add(&v, vt, "streamSpecification.streamViewType",
                          "Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, "
                          "NEW_AND_OLD_IMAGES, KEYS_ONLY]");
     }
-    const cJSON *gsiu = be__jget(req, "GlobalSecondaryIndexUpdates");
+    const cJSON *gsiu = dx_json_get(req, "GlobalSecondaryIndexUpdates");
     gsiu_constraints(gsiu, &v);
     if ((rc = be__verr_finish(&v, &r->err)))
         return rc;
 
-    const cJSON *sse = be__jget(req, "SSESpecification");
-    const cJSON *dp = be__jget(req, "DeletionProtectionEnabled");
-    const cJSON *odt = be__jget(req, "OnDemandThroughput");
-    const cJSON *replicas = be__jget(req, "ReplicaUpdates");
-    const char *tc = sget(req, "TableClass");
+    const cJSON *sse = dx_json_get(req, "SSESpecification");
+    const cJSON *dp = dx_json_get(req, "DeletionProtectionEnabled");
+    const cJSON *odt = dx_json_get(req, "OnDemandThroughput");
+    const cJSON *replicas = dx_json_get(req, "ReplicaUpdates");
+    const char *tc = dx_json_str(req, "TableClass");
     int n_gsiu = gsiu ? cJSON_GetArraySize(gsiu) : 0;
     int n_repl = replicas ? cJSON_GetArraySize(replicas) : 0;
     if (!pt && !bm && !ss && !n_gsiu && !sse && !dp && !odt && !tc && !n_repl)
@@ -997,8 +1081,8 @@ int be_op_UpdateTable(struct be_req *r)
                             "MultiRegionConsistency, DeletionProtectionEnabled, "
                             "OnDemandThroughput, WarmThroughput or TableClass is required");
     if (pt) {
-        double rr = be__jget(pt, "ReadCapacityUnits")->valuedouble;
-        double ww = be__jget(pt, "WriteCapacityUnits")->valuedouble;
+        double rr = dx_json_get(pt, "ReadCapacityUnits")->valuedouble;
+        double ww = dx_json_get(pt, "WriteCapacityUnits")->valuedouble;
         if (rr > (double)BE_MAX_THROUGHPUT)
             return dx_error_set(&r->err, DX_E_VALIDATION,
                                 "Given value %.0f for ReadCapacityUnits is out of bounds", rr);
@@ -1038,7 +1122,7 @@ int be_op_UpdateTable(struct be_req *r)
 
     struct be_table *t = be_catalog_get(r->be->catalog, name);
     if (!t)
-        return not_found(r, name);
+        return be__table_not_found(&r->err, name);
     struct update_state *u = dx_arena_calloc(&r->arena, sizeof *u);
     u->name = dx_arena_strndup(&r->arena, t->name, strlen(t->name));
     be_table_unref(t);
@@ -1048,8 +1132,8 @@ int be_op_UpdateTable(struct be_req *r)
     u->billing = bm;
     u->has_pt = pt != NULL;
     if (pt) {
-        u->rcu = (long long)be__jget(pt, "ReadCapacityUnits")->valuedouble;
-        u->wcu = (long long)be__jget(pt, "WriteCapacityUnits")->valuedouble;
+        u->rcu = (long long)dx_json_get(pt, "ReadCapacityUnits")->valuedouble;
+        u->wcu = (long long)dx_json_get(pt, "WriteCapacityUnits")->valuedouble;
     }
     u->dp = dp ? cJSON_IsTrue(dp) : -1;
     u->table_class = tc;
@@ -1057,7 +1141,7 @@ int be_op_UpdateTable(struct be_req *r)
     u->sse = sse;
     u->odt = odt;
     u->gsiu = gsiu;
-    u->adefs = be__jget(req, "AttributeDefinitions");
+    u->adefs = dx_json_get(req, "AttributeDefinitions");
     r->state = u;
     r->apply = update_apply;
     r->after_commit = update_done;

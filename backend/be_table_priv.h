@@ -32,6 +32,13 @@ int be__table_decode(const void *p, size_t n, struct be_table **out);
 /* The definition of `name` as stored in txn (the writer's latest view, ahead of the published
  * snapshots within a group). DX_OK (*out: a new table, refs = 1), DX_ENOTFOUND or DX_ESTORE. */
 int be__catalog_load(struct be_catalog *c, MDB_txn *txn, const char *name, struct be_table **out);
+/* Settles a transition that is due at `now` (see struct be_table's settle_at): CREATING and
+ * UPDATING become ACTIVE, UPDATING indexes ACTIVE, DELETING indexes leave, and a DELETING table
+ * is gone (returns 1; t is then unchanged). Returns 0 otherwise. t must not be published. */
+int be__table_settle(struct be_table *t, double now);
+/* Index status of a GSI whose backfill finished while its table's UpdateTable transition is
+ * still pending: reported CREATING, queried as ACTIVE, settled to ACTIVE. */
+#define BE_GSI_BACKFILLED "BACKFILLED"
 /* Number of published tables. */
 size_t be__catalog_count(struct be_catalog *c);
 /* A random UUID v4 in canonical text form; buf holds 37 bytes. */
@@ -84,8 +91,6 @@ void be__jval_str(const struct cJSON *j, struct dx_buf *out);
  * SerializationException DynamoDB sends (dx_json_check's, so that every operation words
  * type errors the same way). */
 int be__jtype(const struct cJSON *j, enum dx_jtype want, struct dx_error *err);
-/* obj's member `name` when present and not JSON null, else NULL. */
-const struct cJSON *be__jget(const struct cJSON *obj, const char *name);
 
 /* Records the constraint errors of a table or index name (pattern, length 3..255). */
 void be__verr_name(struct be_verrs *v, const char *s, const char *path);
@@ -98,6 +103,14 @@ void be__verr_projection(struct be_verrs *v, const struct cJSON *pr, const char 
 /* A stream label (the enabling time, ISO 8601 with milliseconds) into buf. */
 void be__stream_label(double now, char *buf, size_t n);
 
+/* ResourceNotFoundException for table `name`, as the control-plane operations word it.
+ * Returns DX_EREQ. */
+int be__table_not_found(struct dx_error *err, const char *name);
+/* The table a DescribeTable-like request names in TableName (a name or a table ARN): DX_OK
+ * with a reference in *t (the caller drops it), or DX_EREQ (a bad TableName, no such table). */
+struct be_req;
+int be__table_arg(struct be_req *r, struct be_table **t);
+
 /* The TableName of DescribeTable / DeleteTable / UpdateTable (a name or a table ARN).
  * A member of the wrong type or a missing name: DX_EREQ at once (v is discarded). Otherwise
  * the name's constraint errors are recorded: into v when given (DX_OK; the caller adds its
@@ -109,5 +122,12 @@ int be__table_name_arg(const struct cJSON *req, struct be_verrs *extra, const ch
  * ACTIVE) with the ARN, TableId and creation time filled in. DX_OK or DX_EREQ. */
 int be__table_from_create(const struct cJSON *req, const char *region, const char *account,
                           double now, struct be_table **out, struct dx_error *err);
+
+/* ---- tags (be_tags.c) ---- */
+
+/* Checks a Tags list (TagResource's or CreateTable's) as DynamoDB does: each key and value
+ * (characters, lengths), the reserved aws: prefix, duplicates and the 50-tag limit. The JSON
+ * types were checked before. DX_OK or DX_EREQ. */
+int be__tags_check(const struct cJSON *tags, struct dx_error *err);
 
 #endif

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <cjson/cJSON.h>
 #include "dx_alloc.h"
+#include "dx_json.h"
 #include "dx_status.h"
 #include "be_table_priv.h"
 
@@ -108,12 +109,6 @@ static void verr_j(struct be_verrs *v, const cJSON *j, const char *path, const c
 
 /* ---- JSON types (SerializationException) ---- */
 
-const cJSON *be__jget(const cJSON *obj, const char *name)
-{
-    const cJSON *j = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
-    return j && !cJSON_IsNull(j) ? j : NULL;
-}
-
 int be__jtype(const cJSON *j, enum dx_jtype want, struct dx_error *err)
 {
     return dx_json_check(j, want, err);
@@ -122,13 +117,13 @@ int be__jtype(const cJSON *j, enum dx_jtype want, struct dx_error *err)
 /* Type-checks member `name` of obj. */
 static int mtype(const cJSON *obj, const char *name, enum dx_jtype want, struct dx_error *err)
 {
-    return be__jtype(be__jget(obj, name), want, err);
+    return be__jtype(dx_json_get(obj, name), want, err);
 }
 
 /* Type-checks a list and each element. */
 static int ltype(const cJSON *obj, const char *name, enum dx_jtype elem, struct dx_error *err)
 {
-    const cJSON *l = be__jget(obj, name), *e;
+    const cJSON *l = dx_json_get(obj, name), *e;
     int rc = be__jtype(l, DX_JT_LIST, err);
     if (rc || !l)
         return rc;
@@ -155,7 +150,7 @@ static int ks_types(const cJSON *obj, struct dx_error *err)
     int rc;
     if ((rc = ltype(obj, "KeySchema", DX_JT_STRUCT, err)))
         return rc;
-    const cJSON *ks = be__jget(obj, "KeySchema"), *e;
+    const cJSON *ks = dx_json_get(obj, "KeySchema"), *e;
     if (!ks)
         return DX_OK;
     cJSON_ArrayForEach(e, ks)
@@ -172,7 +167,7 @@ static int index_types(const cJSON *req, const char *name, int global, struct dx
     int rc;
     if ((rc = ltype(req, name, DX_JT_STRUCT, err)))
         return rc;
-    const cJSON *l = be__jget(req, name), *e;
+    const cJSON *l = dx_json_get(req, name), *e;
     if (!l)
         return DX_OK;
     cJSON_ArrayForEach(e, l)
@@ -180,11 +175,11 @@ static int index_types(const cJSON *req, const char *name, int global, struct dx
         if ((rc = mtype(e, "IndexName", DX_JT_STRING, err)) || (rc = ks_types(e, err)) ||
             (rc = mtype(e, "Projection", DX_JT_STRUCT, err)))
             return rc;
-        const cJSON *p = be__jget(e, "Projection");
+        const cJSON *p = dx_json_get(e, "Projection");
         if (p && ((rc = mtype(p, "ProjectionType", DX_JT_STRING, err)) ||
                   (rc = ltype(p, "NonKeyAttributes", DX_JT_STRING, err))))
             return rc;
-        if (global && (rc = pt_types(be__jget(e, "ProvisionedThroughput"), err)))
+        if (global && (rc = pt_types(dx_json_get(e, "ProvisionedThroughput"), err)))
             return rc;
     }
     return DX_OK;
@@ -197,7 +192,7 @@ static int create_types(const cJSON *req, struct dx_error *err)
     if ((rc = mtype(req, "TableName", DX_JT_STRING, err)) ||
         (rc = ltype(req, "AttributeDefinitions", DX_JT_STRUCT, err)))
         return rc;
-    const cJSON *ad = be__jget(req, "AttributeDefinitions");
+    const cJSON *ad = dx_json_get(req, "AttributeDefinitions");
     if (ad) {
         cJSON_ArrayForEach(e, ad)
         {
@@ -209,7 +204,7 @@ static int create_types(const cJSON *req, struct dx_error *err)
     if ((rc = ks_types(req, err)) || (rc = index_types(req, "LocalSecondaryIndexes", 0, err)) ||
         (rc = index_types(req, "GlobalSecondaryIndexes", 1, err)) ||
         (rc = mtype(req, "BillingMode", DX_JT_STRING, err)) ||
-        (rc = pt_types(be__jget(req, "ProvisionedThroughput"), err)) ||
+        (rc = pt_types(dx_json_get(req, "ProvisionedThroughput"), err)) ||
         (rc = mtype(req, "StreamSpecification", DX_JT_STRUCT, err)) ||
         (rc = mtype(req, "SSESpecification", DX_JT_STRUCT, err)) ||
         (rc = ltype(req, "Tags", DX_JT_STRUCT, err)) ||
@@ -218,20 +213,20 @@ static int create_types(const cJSON *req, struct dx_error *err)
         (rc = mtype(req, "OnDemandThroughput", DX_JT_STRUCT, err)) ||
         (rc = mtype(req, "ResourcePolicy", DX_JT_STRING, err)))
         return rc;
-    const cJSON *odt = be__jget(req, "OnDemandThroughput");
+    const cJSON *odt = dx_json_get(req, "OnDemandThroughput");
     if (odt && ((rc = mtype(odt, "MaxReadRequestUnits", DX_JT_LONG, err)) ||
                 (rc = mtype(odt, "MaxWriteRequestUnits", DX_JT_LONG, err))))
         return rc;
-    const cJSON *ss = be__jget(req, "StreamSpecification");
+    const cJSON *ss = dx_json_get(req, "StreamSpecification");
     if (ss && ((rc = mtype(ss, "StreamEnabled", DX_JT_BOOL, err)) ||
                (rc = mtype(ss, "StreamViewType", DX_JT_STRING, err))))
         return rc;
-    const cJSON *sse = be__jget(req, "SSESpecification");
+    const cJSON *sse = dx_json_get(req, "SSESpecification");
     if (sse && ((rc = mtype(sse, "Enabled", DX_JT_BOOL, err)) ||
                 (rc = mtype(sse, "SSEType", DX_JT_STRING, err)) ||
                 (rc = mtype(sse, "KMSMasterKeyId", DX_JT_STRING, err))))
         return rc;
-    const cJSON *tags = be__jget(req, "Tags");
+    const cJSON *tags = dx_json_get(req, "Tags");
     if (tags) {
         cJSON_ArrayForEach(e, tags)
         {
@@ -260,7 +255,7 @@ static int name_chars_ok(const char *s)
 
 static const char *sval(const cJSON *obj, const char *name)
 {
-    const cJSON *j = be__jget(obj, name);
+    const cJSON *j = dx_json_get(obj, name);
     return cJSON_IsString(j) ? j->valuestring : NULL;
 }
 
@@ -339,7 +334,7 @@ static void check_pt(struct be_verrs *v, const cJSON *pt, const char *path)
     static const char *const lower[] = {"writeCapacityUnits", "readCapacityUnits"};
     char p[192]; /* path (a char[160] of the caller) + ".readCapacityUnits" */
     for (int i = 0; i < 2; i++) {
-        const cJSON *u = be__jget(pt, members[i]);
+        const cJSON *u = dx_json_get(pt, members[i]);
         snprintf(p, sizeof p, "%s.%s", path, lower[i]);
         if (!u)
             be__verr_add(v, NULL, p, "Member must not be null");
@@ -359,7 +354,7 @@ static void check_projection(struct be_verrs *v, const cJSON *pr, const char *pa
     snprintf(p, sizeof p, "%s.projectionType", path);
     if (pt)
         check_enum(v, pt, p, proj_types, "ALL, INCLUDE, KEYS_ONLY");
-    const cJSON *nk = be__jget(pr, "NonKeyAttributes");
+    const cJSON *nk = dx_json_get(pr, "NonKeyAttributes");
     snprintf(p, sizeof p, "%s.nonKeyAttributes", path);
     if (nk && cJSON_GetArraySize(nk) < 1)
         verr_j(v, nk, p, "Member must have length greater than or equal to 1");
@@ -395,10 +390,10 @@ static void check_indexes(struct be_verrs *v, const cJSON *l, const char *path, 
         else
             check_name(v, name, p);
         snprintf(p, sizeof p, "%s.keySchema", base);
-        check_keyschema(v, be__jget(e, "KeySchema"), p);
+        check_keyschema(v, dx_json_get(e, "KeySchema"), p);
         snprintf(p, sizeof p, "%s.projection", base);
-        check_projection(v, be__jget(e, "Projection"), p);
-        const cJSON *pt = global ? be__jget(e, "ProvisionedThroughput") : NULL;
+        check_projection(v, dx_json_get(e, "Projection"), p);
+        const cJSON *pt = global ? dx_json_get(e, "ProvisionedThroughput") : NULL;
         if (pt) {
             snprintf(p, sizeof p, "%s.provisionedThroughput", base);
             check_pt(v, pt, p);
@@ -409,7 +404,7 @@ static void check_indexes(struct be_verrs *v, const cJSON *l, const char *path, 
 static void create_constraints(const cJSON *req, struct be_verrs *v)
 {
     char p[96];
-    const cJSON *ad = be__jget(req, "AttributeDefinitions"), *e;
+    const cJSON *ad = dx_json_get(req, "AttributeDefinitions"), *e;
     if (!ad) {
         be__verr_add(v, NULL, "attributeDefinitions", "Member must not be null");
     } else {
@@ -434,48 +429,31 @@ static void create_constraints(const cJSON *req, struct be_verrs *v)
     const char *bm = sval(req, "BillingMode");
     if (bm)
         check_enum(v, bm, "billingMode", billing_modes, "PROVISIONED, PAY_PER_REQUEST");
-    const cJSON *pt = be__jget(req, "ProvisionedThroughput");
+    const cJSON *pt = dx_json_get(req, "ProvisionedThroughput");
     if (pt)
         check_pt(v, pt, "provisionedThroughput");
-    check_keyschema(v, be__jget(req, "KeySchema"), "keySchema");
-    const cJSON *lsi = be__jget(req, "LocalSecondaryIndexes");
+    check_keyschema(v, dx_json_get(req, "KeySchema"), "keySchema");
+    const cJSON *lsi = dx_json_get(req, "LocalSecondaryIndexes");
     if (lsi)
         check_indexes(v, lsi, "localSecondaryIndexes", 0);
-    const cJSON *gsi = be__jget(req, "GlobalSecondaryIndexes");
+    const cJSON *gsi = dx_json_get(req, "GlobalSecondaryIndexes");
     if (gsi)
         check_indexes(v, gsi, "globalSecondaryIndexes", 1);
-    const cJSON *ss = be__jget(req, "StreamSpecification");
+    const cJSON *ss = dx_json_get(req, "StreamSpecification");
     if (ss) {
-        if (!be__jget(ss, "StreamEnabled"))
+        if (!dx_json_get(ss, "StreamEnabled"))
             be__verr_add(v, NULL, "streamSpecification.streamEnabled", "Member must not be null");
         const char *vt = sval(ss, "StreamViewType");
         if (vt)
             check_enum(v, vt, "streamSpecification.streamViewType", view_types,
                        "NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY");
     }
-    const cJSON *sse = be__jget(req, "SSESpecification");
+    const cJSON *sse = dx_json_get(req, "SSESpecification");
     const char *st = sse ? sval(sse, "SSEType") : NULL;
     if (st)
         check_enum(v, st, "sSESpecification.sSEType", sse_types, "AES256, KMS");
-    const cJSON *tags = be__jget(req, "Tags");
-    int i = 0;
-    cJSON_ArrayForEach(e, tags)
-    {
-        i++;
-        const char *k = sval(e, "Key"), *val = sval(e, "Value");
-        snprintf(p, sizeof p, "tags.%d.member.key", i);
-        if (!k)
-            be__verr_add(v, NULL, p, "Member must not be null");
-        else if (strlen(k) < 1)
-            be__verr_add(v, k, p, "Member must have length greater than or equal to 1");
-        else if (strlen(k) > 128)
-            be__verr_add(v, k, p, "Member must have length less than or equal to 128");
-        snprintf(p, sizeof p, "tags.%d.member.value", i);
-        if (!val)
-            be__verr_add(v, NULL, p, "Member must not be null");
-        else if (strlen(val) > 256)
-            be__verr_add(v, val, p, "Member must have length less than or equal to 256");
-    }
+    /* Tags are checked by CreateTable's rules (be__tags_check), with DynamoDB's own texts
+     * rather than the request model's constraints. */
 }
 
 /* ---- TableName of the other table operations ---- */
@@ -505,7 +483,7 @@ int be__table_name_arg(const cJSON *req, struct be_verrs *extra, const char **na
 {
     struct be_verrs local = {DX_BUF_INIT, 0};
     struct be_verrs *v = extra ? extra : &local;
-    const cJSON *j = be__jget(req, "TableName");
+    const cJSON *j = dx_json_get(req, "TableName");
     int rc = be__jtype(j, DX_JT_STRING, err);
     if (rc) {
         /* A type error wins over any constraint error collected so far. */
@@ -627,7 +605,7 @@ static int index_keys_defined(const struct keyset *k, const struct defs *d, stru
 static int projection_rules(const cJSON *pr, struct dx_error *err)
 {
     const char *pt = sval(pr, "ProjectionType");
-    const cJSON *nk = be__jget(pr, "NonKeyAttributes");
+    const cJSON *nk = dx_json_get(pr, "NonKeyAttributes");
     if (!pt)
         return dx_error_set(err, DX_E_VALIDATION, PREFIX "Unknown ProjectionType: null");
     if (nk && strcmp(pt, "INCLUDE") != 0)
@@ -682,7 +660,7 @@ static int lsi_rules(const cJSON *lsis, const struct keyset *tk, const struct de
     {
         const char *name = sval(e, "IndexName");
         struct keyset k;
-        keyset_of(be__jget(e, "KeySchema"), &k);
+        keyset_of(dx_json_get(e, "KeySchema"), &k);
         if ((rc = index_keys_defined(&k, d, err)) || (rc = keyschema_shape(&k, err)))
             return rc;
         if (k.n != 2)
@@ -695,7 +673,7 @@ static int lsi_rules(const cJSON *lsis, const struct keyset *tk, const struct de
                                        "table KeySchema for index: %s. index hash key: %s, table "
                                        "hash key: %s",
                                 name, k.name[0], tk->name[0]);
-        if ((rc = projection_rules(be__jget(e, "Projection"), err)))
+        if ((rc = projection_rules(dx_json_get(e, "Projection"), err)))
             return rc;
         if (seen_add(seen, name))
             return dx_error_set(err, DX_E_VALIDATION, PREFIX "Duplicate index name: %s", name);
@@ -717,11 +695,11 @@ static int gsi_rules(const cJSON *gsis, const struct defs *d, int ppr, struct se
     {
         const char *name = sval(e, "IndexName");
         struct keyset k;
-        keyset_of(be__jget(e, "KeySchema"), &k);
+        keyset_of(dx_json_get(e, "KeySchema"), &k);
         if ((rc = index_keys_defined(&k, d, err)) || (rc = keyschema_shape(&k, err)) ||
-            (rc = projection_rules(be__jget(e, "Projection"), err)))
+            (rc = projection_rules(dx_json_get(e, "Projection"), err)))
             return rc;
-        const cJSON *pt = be__jget(e, "ProvisionedThroughput");
+        const cJSON *pt = dx_json_get(e, "ProvisionedThroughput");
         if (ppr && pt)
             return dx_error_set(err, DX_E_VALIDATION,
                                 PREFIX "ProvisionedThroughput should not be specified for index: "
@@ -732,8 +710,8 @@ static int gsi_rules(const cJSON *gsis, const struct defs *d, int ppr, struct se
                                 PREFIX "ProvisionedThroughput is not specified for index: %s",
                                 name);
         if (pt) {
-            double r = be__jget(pt, "ReadCapacityUnits")->valuedouble;
-            double w = be__jget(pt, "WriteCapacityUnits")->valuedouble;
+            double r = dx_json_get(pt, "ReadCapacityUnits")->valuedouble;
+            double w = dx_json_get(pt, "WriteCapacityUnits")->valuedouble;
             if (r > (double)BE_MAX_THROUGHPUT)
                 return dx_error_set(err, DX_E_VALIDATION,
                                     "Given value %.0f for ReadCapacityUnits is out of bounds for "
@@ -761,15 +739,15 @@ static int unused_defs_rule(const cJSON *req, const struct defs *d, struct dx_er
     int nused = 0;
     const char *lists[] = {"LocalSecondaryIndexes", "GlobalSecondaryIndexes"};
     struct keyset k;
-    keyset_of(be__jget(req, "KeySchema"), &k);
+    keyset_of(dx_json_get(req, "KeySchema"), &k);
     for (int i = 0; i < k.n; i++)
         used[nused++] = k.name[i];
     for (int l = 0; l < 2; l++) {
         const cJSON *e;
-        cJSON_ArrayForEach(e, be__jget(req, lists[l]))
+        cJSON_ArrayForEach(e, dx_json_get(req, lists[l]))
         {
             struct keyset ik;
-            keyset_of(be__jget(e, "KeySchema"), &ik);
+            keyset_of(dx_json_get(e, "KeySchema"), &ik);
             for (int i = 0; i < ik.n; i++) {
                 int dup = 0;
                 for (int j = 0; j < nused; j++)
@@ -806,9 +784,9 @@ static int projected_total_rule(const cJSON *req, struct dx_error *err)
     int total = 0;
     for (int l = 0; l < 2; l++) {
         const cJSON *e;
-        cJSON_ArrayForEach(e, be__jget(req, lists[l]))
+        cJSON_ArrayForEach(e, dx_json_get(req, lists[l]))
         {
-            const cJSON *nk = be__jget(be__jget(e, "Projection"), "NonKeyAttributes");
+            const cJSON *nk = dx_json_get(dx_json_get(e, "Projection"), "NonKeyAttributes");
             total += nk ? cJSON_GetArraySize(nk) : 0;
         }
     }
@@ -825,7 +803,7 @@ static int create_rules(const cJSON *req, struct dx_error *err)
     int rc;
     const char *bm = sval(req, "BillingMode");
     int ppr = bm && !strcmp(bm, "PAY_PER_REQUEST");
-    const cJSON *pt = be__jget(req, "ProvisionedThroughput");
+    const cJSON *pt = dx_json_get(req, "ProvisionedThroughput");
 
     const char *tc = sval(req, "TableClass");
     if (tc && strcmp(tc, "STANDARD") != 0 && strcmp(tc, "STANDARD_INFREQUENT_ACCESS") != 0)
@@ -841,8 +819,8 @@ static int create_rules(const cJSON *req, struct dx_error *err)
                             PREFIX "ReadCapacityUnits and WriteCapacityUnits must both be "
                                    "specified when BillingMode is PROVISIONED");
     if (pt) {
-        double r = be__jget(pt, "ReadCapacityUnits")->valuedouble;
-        double w = be__jget(pt, "WriteCapacityUnits")->valuedouble;
+        double r = dx_json_get(pt, "ReadCapacityUnits")->valuedouble;
+        double w = dx_json_get(pt, "WriteCapacityUnits")->valuedouble;
         if (r > (double)BE_MAX_THROUGHPUT)
             return dx_error_set(err, DX_E_VALIDATION,
                                 "Given value %.0f for ReadCapacityUnits is out of bounds", r);
@@ -851,7 +829,7 @@ static int create_rules(const cJSON *req, struct dx_error *err)
                                 "Given value %.0f for WriteCapacityUnits is out of bounds", w);
     }
 
-    const cJSON *ad = be__jget(req, "AttributeDefinitions"), *e;
+    const cJSON *ad = dx_json_get(req, "AttributeDefinitions"), *e;
     int nad = cJSON_GetArraySize(ad);
     struct defs d = {dx_calloc((size_t)nad + 1, sizeof(char *)),
                      dx_calloc((size_t)nad + 1, sizeof(char *)), 0};
@@ -862,7 +840,7 @@ static int create_rules(const cJSON *req, struct dx_error *err)
         d.n++;
     }
     struct keyset k;
-    keyset_of(be__jget(req, "KeySchema"), &k);
+    keyset_of(dx_json_get(req, "KeySchema"), &k);
 
     /* The two-element and one-element forms of "key not defined" differ in DynamoDB. */
     if (k.n == 2) {
@@ -885,8 +863,8 @@ static int create_rules(const cJSON *req, struct dx_error *err)
                                   d.name[i]);
                 goto out;
             }
-    const cJSON *lsis = be__jget(req, "LocalSecondaryIndexes");
-    const cJSON *gsis = be__jget(req, "GlobalSecondaryIndexes");
+    const cJSON *lsis = dx_json_get(req, "LocalSecondaryIndexes");
+    const cJSON *gsis = dx_json_get(req, "GlobalSecondaryIndexes");
     if (!lsis && !gsis && k.n != d.n) {
         rc = dx_error_set(err, DX_E_VALIDATION,
                           PREFIX "Number of attributes in KeySchema does not exactly match number "
@@ -903,9 +881,9 @@ static int create_rules(const cJSON *req, struct dx_error *err)
     if ((rc = projected_total_rule(req, err)))
         goto out;
 
-    const cJSON *ss = be__jget(req, "StreamSpecification");
+    const cJSON *ss = dx_json_get(req, "StreamSpecification");
     if (ss) {
-        int enabled = cJSON_IsTrue(be__jget(ss, "StreamEnabled"));
+        int enabled = cJSON_IsTrue(dx_json_get(ss, "StreamEnabled"));
         const char *vt = sval(ss, "StreamViewType");
         if (enabled && !vt) {
             rc = dx_error_set(err, DX_E_VALIDATION,
@@ -920,16 +898,16 @@ static int create_rules(const cJSON *req, struct dx_error *err)
             goto out;
         }
     }
-    const cJSON *sse = be__jget(req, "SSESpecification");
+    const cJSON *sse = dx_json_get(req, "SSESpecification");
     if (sse) {
-        int enabled = cJSON_IsTrue(be__jget(sse, "Enabled"));
+        int enabled = cJSON_IsTrue(dx_json_get(sse, "Enabled"));
         const char *st = sval(sse, "SSEType");
-        if (!enabled && be__jget(sse, "Enabled") && st) {
+        if (!enabled && dx_json_get(sse, "Enabled") && st) {
             rc = dx_error_set(err, DX_E_VALIDATION,
                               PREFIX "SSEType can not be specified if Enabled is false");
             goto out;
         }
-        if (!enabled && be__jget(sse, "Enabled") && sval(sse, "KMSMasterKeyId")) {
+        if (!enabled && dx_json_get(sse, "Enabled") && sval(sse, "KMSMasterKeyId")) {
             rc = dx_error_set(err, DX_E_VALIDATION,
                               PREFIX "KMSMasterKeyId can not be specified if Enabled is false");
             goto out;
@@ -939,34 +917,13 @@ static int create_rules(const cJSON *req, struct dx_error *err)
             goto out;
         }
     }
-    const cJSON *tags = be__jget(req, "Tags");
-    if (cJSON_GetArraySize(tags) > 50) {
-        rc = dx_error_set(err, DX_E_VALIDATION,
-                          "Number of Tags exceed the current limit for the provided ResourceArn");
+    if ((rc = be__tags_check(dx_json_get(req, "Tags"), err)))
         goto out;
-    }
-    cJSON_ArrayForEach(e, tags)
-    {
-        const char *key = sval(e, "Key");
-        if (!strncmp(key, "aws:", 4)) {
-            rc = dx_error_set(err, DX_E_VALIDATION, "Tag Key cannot be prefixed with aws:, Key: %s",
-                              key);
-            goto out;
-        }
-        for (const cJSON *f = e->next; f; f = f->next)
-            if (!strcmp(key, sval(f, "Key"))) {
-                rc = dx_error_set(err, DX_E_VALIDATION,
-                                  "Duplicate Tag Keys provided as input: Duplicate Tag Key found "
-                                  "%s",
-                                  key);
-                goto out;
-            }
-    }
     /* OnDemandThroughput: only for on-demand tables, and at least 1 when given. */
-    const cJSON *odt = be__jget(req, "OnDemandThroughput");
+    const cJSON *odt = dx_json_get(req, "OnDemandThroughput");
     static const char *const odt_members[] = {"MaxReadRequestUnits", "MaxWriteRequestUnits"};
     for (int i = 0; odt && !ppr && i < 2; i++)
-        if (be__jget(odt, odt_members[i])) {
+        if (dx_json_get(odt, odt_members[i])) {
             rc = dx_error_set(err, DX_E_VALIDATION,
                               PREFIX "%s for OnDemandThroughput cannot be specified when table "
                                      "BillingMode is PROVISIONED.",
@@ -974,7 +931,7 @@ static int create_rules(const cJSON *req, struct dx_error *err)
             goto out;
         }
     for (int i = 0; odt && i < 2; i++) {
-        const cJSON *m = be__jget(odt, odt_members[i]);
+        const cJSON *m = dx_json_get(odt, odt_members[i]);
         if (m && m->valuedouble < 1) {
             rc = dx_error_set(err, DX_E_VALIDATION,
                               PREFIX "Requested %s for OnDemandThroughput for table is outside of "
@@ -995,7 +952,7 @@ out:
 static enum dx_av_type attr_type(const cJSON *req, const char *name)
 {
     const cJSON *e;
-    cJSON_ArrayForEach(e, be__jget(req, "AttributeDefinitions"))
+    cJSON_ArrayForEach(e, dx_json_get(req, "AttributeDefinitions"))
     {
         if (!strcmp(sval(e, "AttributeName"), name)) {
             const char *t = sval(e, "AttributeType");
@@ -1030,21 +987,21 @@ static void indexes_from(const cJSON *req, const cJSON *l, int global, int ppr,
         struct be_index *x = &(*out)[(*n)++];
         x->name = dx_strdup(sval(e, "IndexName"));
         x->global = global;
-        keys_from(req, be__jget(e, "KeySchema"), &x->hash, &x->range);
-        const cJSON *pr = be__jget(e, "Projection");
+        keys_from(req, dx_json_get(e, "KeySchema"), &x->hash, &x->range);
+        const cJSON *pr = dx_json_get(e, "Projection");
         const char *pt = sval(pr, "ProjectionType");
         x->projection = !strcmp(pt, "KEYS_ONLY") ? BE_PROJ_KEYS_ONLY
                         : !strcmp(pt, "INCLUDE") ? BE_PROJ_INCLUDE
                                                  : BE_PROJ_ALL;
-        const cJSON *nk = be__jget(pr, "NonKeyAttributes"), *a;
+        const cJSON *nk = dx_json_get(pr, "NonKeyAttributes"), *a;
         if (nk && cJSON_GetArraySize(nk)) {
             x->nonkey = dx_calloc((size_t)cJSON_GetArraySize(nk), sizeof(char *));
             cJSON_ArrayForEach(a, nk) x->nonkey[x->n_nonkey++] = dx_strdup(a->valuestring);
         }
-        const cJSON *ipt = global && !ppr ? be__jget(e, "ProvisionedThroughput") : NULL;
+        const cJSON *ipt = global && !ppr ? dx_json_get(e, "ProvisionedThroughput") : NULL;
         if (ipt) {
-            x->rcu = (int64_t)be__jget(ipt, "ReadCapacityUnits")->valuedouble;
-            x->wcu = (int64_t)be__jget(ipt, "WriteCapacityUnits")->valuedouble;
+            x->rcu = (int64_t)dx_json_get(ipt, "ReadCapacityUnits")->valuedouble;
+            x->wcu = (int64_t)dx_json_get(ipt, "WriteCapacityUnits")->valuedouble;
         }
         x->status = dx_strdup("ACTIVE");
     }
@@ -1065,8 +1022,8 @@ static void extras_from(const cJSON *req, struct be_table *t, const char *region
                         const char *account, double now)
 {
     cJSON *x = cJSON_CreateObject();
-    const cJSON *ss = be__jget(req, "StreamSpecification");
-    if (ss && cJSON_IsTrue(be__jget(ss, "StreamEnabled"))) {
+    const cJSON *ss = dx_json_get(req, "StreamSpecification");
+    if (ss && cJSON_IsTrue(dx_json_get(ss, "StreamEnabled"))) {
         cJSON *o = cJSON_AddObjectToObject(x, "StreamSpecification");
         cJSON_AddBoolToObject(o, "StreamEnabled", 1);
         cJSON_AddStringToObject(o, "StreamViewType", sval(ss, "StreamViewType"));
@@ -1074,8 +1031,8 @@ static void extras_from(const cJSON *req, struct be_table *t, const char *region
         be__stream_label(now, label, sizeof label);
         cJSON_AddStringToObject(x, "LatestStreamLabel", label);
     }
-    const cJSON *sse = be__jget(req, "SSESpecification");
-    if (sse && cJSON_IsTrue(be__jget(sse, "Enabled"))) {
+    const cJSON *sse = dx_json_get(req, "SSESpecification");
+    if (sse && cJSON_IsTrue(dx_json_get(sse, "Enabled"))) {
         cJSON *o = cJSON_AddObjectToObject(x, "SSEDescription");
         cJSON_AddStringToObject(o, "Status", "ENABLED");
         cJSON_AddStringToObject(o, "SSEType", "KMS");
@@ -1092,7 +1049,7 @@ static void extras_from(const cJSON *req, struct be_table *t, const char *region
         }
         cJSON_AddStringToObject(o, "KMSMasterKeyArn", arn);
     }
-    const cJSON *tags = be__jget(req, "Tags");
+    const cJSON *tags = dx_json_get(req, "Tags");
     if (tags && cJSON_GetArraySize(tags)) {
         cJSON *a = cJSON_AddArrayToObject(x, "Tags");
         const cJSON *e;
@@ -1106,12 +1063,12 @@ static void extras_from(const cJSON *req, struct be_table *t, const char *region
     }
     if (t->billing == BE_BILLING_PAY_PER_REQUEST) {
         cJSON_AddNumberToObject(x, "LastUpdateToPayPerRequestDateTime", now);
-        const cJSON *odt = be__jget(req, "OnDemandThroughput");
+        const cJSON *odt = dx_json_get(req, "OnDemandThroughput");
         if (cJSON_IsObject(odt) && cJSON_GetArraySize(odt))
             cJSON_AddItemToObject(x, "OnDemandThroughput", cJSON_Duplicate(odt, 1));
     }
     /* Kept for GetResourcePolicy. */
-    const cJSON *policy = be__jget(req, "ResourcePolicy");
+    const cJSON *policy = dx_json_get(req, "ResourcePolicy");
     if (cJSON_IsString(policy))
         cJSON_AddStringToObject(x, "ResourcePolicy", policy->valuestring);
     if (cJSON_GetArraySize(x))
@@ -1127,7 +1084,7 @@ int be__table_from_create(const cJSON *req, const char *region, const char *acco
     *out = NULL;
     if ((rc = create_types(req, err)))
         return rc;
-    if (!be__jget(req, "TableName"))
+    if (!dx_json_get(req, "TableName"))
         return dx_error_set(err, DX_E_VALIDATION,
                             "The parameter 'TableName' is required but was not present in the "
                             "request");
@@ -1151,8 +1108,8 @@ int be__table_from_create(const cJSON *req, const char *region, const char *acco
     be__uuid4(t->table_id);
     t->created = now;
     t->status = dx_strdup("ACTIVE");
-    keys_from(req, be__jget(req, "KeySchema"), &t->hash, &t->range);
-    const cJSON *ad = be__jget(req, "AttributeDefinitions"), *e;
+    keys_from(req, dx_json_get(req, "KeySchema"), &t->hash, &t->range);
+    const cJSON *ad = dx_json_get(req, "AttributeDefinitions"), *e;
     t->attrdefs = dx_calloc((size_t)cJSON_GetArraySize(ad) + 1, sizeof *t->attrdefs);
     cJSON_ArrayForEach(e, ad)
     {
@@ -1164,14 +1121,14 @@ int be__table_from_create(const cJSON *req, const char *region, const char *acco
     const char *bm = sval(req, "BillingMode");
     int ppr = bm && !strcmp(bm, "PAY_PER_REQUEST");
     t->billing = ppr ? BE_BILLING_PAY_PER_REQUEST : BE_BILLING_PROVISIONED;
-    const cJSON *pt = be__jget(req, "ProvisionedThroughput");
+    const cJSON *pt = dx_json_get(req, "ProvisionedThroughput");
     if (pt && !ppr) {
-        t->rcu = (int64_t)be__jget(pt, "ReadCapacityUnits")->valuedouble;
-        t->wcu = (int64_t)be__jget(pt, "WriteCapacityUnits")->valuedouble;
+        t->rcu = (int64_t)dx_json_get(pt, "ReadCapacityUnits")->valuedouble;
+        t->wcu = (int64_t)dx_json_get(pt, "WriteCapacityUnits")->valuedouble;
     }
-    indexes_from(req, be__jget(req, "LocalSecondaryIndexes"), 0, ppr, &t->lsi, &t->n_lsi);
-    indexes_from(req, be__jget(req, "GlobalSecondaryIndexes"), 1, ppr, &t->gsi, &t->n_gsi);
-    const cJSON *dp = be__jget(req, "DeletionProtectionEnabled");
+    indexes_from(req, dx_json_get(req, "LocalSecondaryIndexes"), 0, ppr, &t->lsi, &t->n_lsi);
+    indexes_from(req, dx_json_get(req, "GlobalSecondaryIndexes"), 1, ppr, &t->gsi, &t->n_gsi);
+    const cJSON *dp = dx_json_get(req, "DeletionProtectionEnabled");
     t->deletion_protection = cJSON_IsTrue(dp);
     const char *tc = sval(req, "TableClass");
     if (tc)

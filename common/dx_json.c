@@ -92,3 +92,15 @@ int dx_json_check(const cJSON *v, enum dx_jtype want, struct dx_error *err)
     return dx_error_set(err, DX_E_SERIALIZATION, "%s cannot be converted to %s", token_name(v),
                         java_name(want));
 }
+
+const cJSON *dx_json_get(const cJSON *obj, const char *name)
+{
+    const cJSON *j = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+    return j && !cJSON_IsNull(j) ? j : NULL;
+}
+
+const char *dx_json_str(const cJSON *obj, const char *name)
+{
+    const cJSON *j = dx_json_get(obj, name);
+    return cJSON_IsString(j) ? j->valuestring : NULL;
+}

@@ -29,6 +29,14 @@ struct be_options {
     /* USD per million read / write request units for the estimated on-demand cost metric;
      * 0 = us-east-1's on-demand prices (0.125 and 0.625). */
     double price_read_million, price_write_million;
+    /* How long TransactWriteItems remembers a ClientRequestToken, in milliseconds; 0 =
+     * DynamoDB's 10 minutes. Shorter values are for tests. */
+    unsigned txn_token_ttl_ms;
+    /* Added for capacity: the burst capacity of PROVISIONED tables and GSIs, in seconds of
+     * unused capacity a bucket keeps; 0 = DynamoDB's 300. And the fill of a new bucket (made
+     * at a table's or GSI's first request, or when a table switches to PROVISIONED), in
+     * seconds of its rate; 0 = 1 second. */
+    double capacity_burst_seconds, capacity_initial_seconds;
 };
 
 struct backend;

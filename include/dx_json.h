@@ -29,4 +29,10 @@ enum dx_jtype {
  * SerializationException DynamoDB sends. */
 int dx_json_check(const struct cJSON *v, enum dx_jtype want, struct dx_error *err);
 
+/* obj's member `name` when obj is an object and the member is present and not JSON null,
+ * else NULL. Borrowed from obj. */
+const struct cJSON *dx_json_get(const struct cJSON *obj, const char *name);
+/* The same when the member is a string: its text, else NULL. */
+const char *dx_json_str(const struct cJSON *obj, const char *name);
+
 #endif

@@ -62,6 +62,10 @@ static void usage(FILE *f)
                "                       tables, in units per second per table (default: none)\n"
                "  --price-per-million-reads USD, --price-per-million-writes USD  on-demand prices\n"
                "                       for the estimated cost metric (default 0.125 and 0.625)\n"
+               "  --capacity-burst-seconds N  unused provisioned capacity a table or GSI keeps\n"
+               "                       for bursts, in seconds of its rate (default 300)\n"
+               "  --capacity-initial-seconds N  capacity a new table or GSI starts with, in\n"
+               "                       seconds of its rate (default 1)\n"
                "\n"
                "proxy options:\n"
                "  --upstream URL       the endpoint to forward to: http://HOST:PORT or\n"
@@ -143,6 +147,7 @@ struct args {
     long long item_collection_limit; /* 0: DynamoDB's 10 GiB */
     long long ttl_interval_ms, status_delay_ms;
     double ondemand_max_rcu, ondemand_max_wcu, price_read, price_write;
+    double burst_seconds, initial_seconds;
     int engine_opts; /* an engine option was given (not for 'proxy') */
     const char *upstream;
     long long upstream_timeout_ms;
@@ -233,6 +238,8 @@ static int parse_args(int argc, char **argv, struct args *a)
                                                  "--on-demand-max-wcu",
                                                  "--price-per-million-reads",
                                                  "--price-per-million-writes",
+                                                 "--capacity-burst-seconds",
+                                                 "--capacity-initial-seconds",
                                                  "--cache-bytes",
                                                  "--item-ttl-ms",
                                                  "--query-ttl-ms",
@@ -283,6 +290,12 @@ static int parse_args(int argc, char **argv, struct args *a)
             if (parse_num(val, name[2] == 't' && name[3] == 't' ? 1 : 0, 3600 * 1000, &v))
                 return bad_usage("'%s' is not a number of milliseconds", val);
             *(name[3] == 't' ? &a->ttl_interval_ms : &a->status_delay_ms) = v;
+            a->engine_opts = 1;
+        } else if (!strncmp(name, "--capacity-", 11)) {
+            double d;
+            if (parse_decimal(val, &d) || d <= 0)
+                return bad_usage("'%s' is not a positive number of seconds", val);
+            *(name[11] == 'b' ? &a->burst_seconds : &a->initial_seconds) = d;
             a->engine_opts = 1;
         } else if (!strncmp(name, "--on-demand-max-", 16) || !strncmp(name, "--price-", 8)) {
             double d;
@@ -494,7 +507,9 @@ int main(int argc, char **argv)
                                 .ondemand_max_rcu = a.ondemand_max_rcu,
                                 .ondemand_max_wcu = a.ondemand_max_wcu,
                                 .price_read_million = a.price_read,
-                                .price_write_million = a.price_write};
+                                .price_write_million = a.price_write,
+                                .capacity_burst_seconds = a.burst_seconds,
+                                .capacity_initial_seconds = a.initial_seconds};
         if (be_open(&bo, &be) != DX_OK) {
             fprintf(stderr, "ddax: cannot open the data directory '%s' (see the log above)\n",
                     a.data);

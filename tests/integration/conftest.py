@@ -17,6 +17,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -433,3 +434,51 @@ def raw(endpoint):
     def call(op, body, **kw):
         return raw_request(endpoint, "DynamoDB_20120810." + op, body, **kw)
     return call
+
+
+# ---------------------------------------------------------------------------
+# The AWS CLI (Debian's awscli)
+
+
+def aws_binary():
+    for cand in (os.environ.get("DDAX_AWS_CLI"), "/usr/bin/aws", shutil.which("aws")):
+        if cand and os.path.exists(cand):
+            return cand
+    return None
+
+
+def aws_cli(endpoint):
+    """A function running `aws dynamodb ARGS` against endpoint with test credentials and no
+    user configuration. With check (the default) it asserts success and returns the parsed
+    JSON output; check=False returns the CompletedProcess. Skips the test without the CLI."""
+    binary = aws_binary()
+    if not binary:
+        pytest.skip("AWS CLI not installed")
+    env = dict(os.environ)
+    env.update({
+        "AWS_ACCESS_KEY_ID": os.environ.get("DDAX_ACCESS_KEY_ID", "AKIDITEST"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("DDAX_SECRET_ACCESS_KEY", "itestsecret"),
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_PAGER": "",
+        "AWS_MAX_ATTEMPTS": "1",
+    })
+    env.pop("AWS_PROFILE", None)
+    env.pop("AWS_SESSION_TOKEN", None)
+
+    def run(*args, check=True):
+        cmd = [binary, "dynamodb", *args, "--endpoint-url", endpoint, "--output", "json"]
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        if check:
+            assert p.returncode == 0, "aws %s failed (%d): %s" % (args[0], p.returncode, p.stderr)
+            return json.loads(p.stdout) if p.stdout.strip() else {}
+        return p
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def aws(endpoint):
+    """aws_cli for the session's server."""
+    return aws_cli(endpoint)

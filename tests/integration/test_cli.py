@@ -3,51 +3,12 @@ item commands work and their JSON output parses.
 """
 
 import json
-import os
-import shutil
-import subprocess
 import time
 import uuid
 
 import pytest
 
-from conftest import REGION, wait_active, wait_gone
-
-
-def aws_binary():
-    for cand in (os.environ.get("DDAX_AWS_CLI"), "/usr/bin/aws", shutil.which("aws")):
-        if cand and os.path.exists(cand):
-            return cand
-    return None
-
-
-@pytest.fixture(scope="module")
-def aws(endpoint):
-    binary = aws_binary()
-    if not binary:
-        pytest.skip("AWS CLI not installed")
-    env = dict(os.environ)
-    env.update({
-        "AWS_ACCESS_KEY_ID": os.environ.get("DDAX_ACCESS_KEY_ID", "AKIDITEST"),
-        "AWS_SECRET_ACCESS_KEY": os.environ.get("DDAX_SECRET_ACCESS_KEY", "itestsecret"),
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "AWS_PAGER": "",
-        "AWS_MAX_ATTEMPTS": "1",
-    })
-    env.pop("AWS_PROFILE", None)
-    env.pop("AWS_SESSION_TOKEN", None)
-
-    def run(*args, check=True):
-        cmd = [binary, "dynamodb", *args, "--endpoint-url", endpoint, "--output", "json"]
-        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
-        if check:
-            assert p.returncode == 0, "aws %s failed (%d): %s" % (args[0], p.returncode, p.stderr)
-            return json.loads(p.stdout) if p.stdout.strip() else {}
-        return p
-
-    return run
+from conftest import wait_active, wait_gone
 
 
 def test_cli_table_and_item_lifecycle(aws, ddb):

@@ -5,9 +5,6 @@ The server runs with a small --item-collection-limit-bytes (1000). Each item her
 of keys + 100 bytes of overhead), 200 bytes of its collection, so five items fill one and the
 sixth write fails with ItemCollectionSizeLimitExceededException, writing nothing.
 """
-import os
-import stat
-
 import pytest
 
 from conftest import assert_error, make_client, wait_active
@@ -18,19 +15,10 @@ MSG = "The total size of an item collection has exceeded the maximum limit of 10
 D83 = "x" * 83
 
 
-@pytest.fixture
-def client(server_factory, tmp_path):
-    # The factory starts `ddax serve` with fixed arguments: a wrapper adds the limit.
-    wrapper = tmp_path / "ddax-limited"
-    wrapper.write_text('#!/bin/sh\nexec "%s" "$@" --item-collection-limit-bytes %d\n'
-                       % (os.environ["DDAX_BIN"], LIMIT))
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    server = server_factory(nosync=True)
-    server.binary = str(wrapper)
-    url = server.start()
-    c = make_client(url)
+def create_collection_table(c, name="coll"):
+    """A table with a KEYS_ONLY local secondary index on l (its items form collections)."""
     c.create_table(
-        TableName="coll",
+        TableName=name,
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
                               for n in ("pk", "sk", "l")],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
@@ -41,6 +29,14 @@ def client(server_factory, tmp_path):
                           {"AttributeName": "l", "KeyType": "RANGE"}],
             "Projection": {"ProjectionType": "KEYS_ONLY"}}],
         BillingMode="PAY_PER_REQUEST")
+    wait_active(c, name)
+
+
+@pytest.fixture
+def client(server_factory):
+    server = server_factory(nosync=True, args=["--item-collection-limit-bytes", str(LIMIT)])
+    c = make_client(server.start())
+    create_collection_table(c)
     c.create_table(
         TableName="plain",
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
@@ -48,7 +44,6 @@ def client(server_factory, tmp_path):
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
                    {"AttributeName": "sk", "KeyType": "RANGE"}],
         BillingMode="PAY_PER_REQUEST")
-    wait_active(c, "coll")
     wait_active(c, "plain")
     return c
 

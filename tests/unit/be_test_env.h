@@ -222,4 +222,115 @@ static inline int env_teardown(void **state)
     return 0;
 }
 
+/* ---- scenarios: a table of calls and the answers they must get ---- */
+
+/* call_raw with a single-quoted JSON body. The reply is the caller's (dx_reply_free). */
+static inline struct dx_reply *call(struct env *e, enum dx_op op, const char *body)
+{
+    char *text = dequote(body);
+    struct dx_reply *r = call_raw(e, op, text);
+    free(text);
+    return r;
+}
+
+/* A call that must succeed (setup steps). */
+static inline void call_ok(struct env *e, enum dx_op op, const char *body)
+{
+    struct dx_reply *r = call(e, op, body);
+    if (r->status != 200)
+        fail_msg("%s %s -> %d %.*s", dx_op_name(op), body, r->status, (int)r->len, r->body);
+    dx_reply_free(r);
+}
+
+/*
+ * One step of a scenario. For a success (type NULL) `want` is the whole response body as
+ * single-quoted JSON, compared structurally. For an error, `type` is the name after the '#' of
+ * __type and `want` the message, in which '*' stands for any run of characters (values
+ * DynamoDB prints, texts owned by other modules). `extra` is the error body's payload, when
+ * one is wanted: CancellationReasons for TransactionCanceledException, else Item (which must
+ * then be absent when extra is NULL: an error carries the item only when asked to).
+ */
+/* Case tables leave `extra` (and often `want`) out: */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+struct step {
+    enum dx_op op;
+    const char *body;
+    const char *type;
+    const char *want;
+    const char *extra;
+};
+
+static inline int step_msg_matches(const char *got, const char *want)
+{
+    if (!*want)
+        return !*got;
+    if (*want == '*') {
+        for (const char *g = got;; g++) {
+            if (step_msg_matches(g, want + 1))
+                return 1;
+            if (!*g)
+                return 0;
+        }
+    }
+    return *got == *want && step_msg_matches(got + 1, want + 1);
+}
+
+/* Whether member `name` of got equals the single-quoted JSON want (NULL: must be absent). */
+static inline int step_member_is(const cJSON *got, const char *name, const char *want)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(got, name);
+    if (!want)
+        return m == NULL;
+    char *text = dequote(want);
+    cJSON *w = cJSON_Parse(text);
+    free(text);
+    int same = w && m && cJSON_Compare(w, m, 1);
+    cJSON_Delete(w);
+    return same;
+}
+
+static inline void step_check(size_t i, const struct step *s, const struct dx_reply *r)
+{
+    cJSON *got = cJSON_ParseWithLength(r->body, r->len);
+    if (!got)
+        fail_msg("step %zu: unparsable reply %.*s", i, (int)r->len, r->body);
+    if (!s->type) {
+        char *text = dequote(s->want);
+        cJSON *want = cJSON_Parse(text);
+        free(text);
+        if (r->status != 200 || !want || !cJSON_Compare(want, got, 1))
+            fail_msg("step %zu: %s %.300s\n  want 200 %s\n  got  %d %.*s", i, dx_op_name(s->op),
+                     s->body, s->want, r->status, (int)r->len, r->body);
+        cJSON_Delete(want);
+    } else {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(got, "__type");
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(got, "message");
+        if (!msg)
+            msg = cJSON_GetObjectItemCaseSensitive(got, "Message");
+        const char *hash = cJSON_IsString(type) ? strchr(type->valuestring, '#') : NULL;
+        int ok = r->status == 400 && hash && strcmp(hash + 1, s->type) == 0 &&
+                 cJSON_IsString(msg) && step_msg_matches(msg->valuestring, s->want);
+        if (strcmp(s->type, "TransactionCanceledException") == 0)
+            ok = ok && (!s->extra || step_member_is(got, "CancellationReasons", s->extra));
+        else
+            ok = ok && step_member_is(got, "Item", s->extra);
+        if (!ok)
+            fail_msg("step %zu: %s %.300s\n  want %s: %s %s\n  got  %d %.*s", i, dx_op_name(s->op),
+                     s->body, s->type, s->want, s->extra ? s->extra : "", r->status, (int)r->len,
+                     r->body);
+    }
+    cJSON_Delete(got);
+}
+
+static inline void run_steps(struct env *e, const struct step *steps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct dx_reply *r = call(e, steps[i].op, steps[i].body);
+        step_check(i, &steps[i], r);
+        dx_reply_free(r);
+    }
+}
+
+#define RUN(e, steps) run_steps(e, steps, sizeof(steps) / sizeof((steps)[0]))
+
 #endif

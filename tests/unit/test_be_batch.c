@@ -26,23 +26,6 @@
 
 #include "be_test_env.h"
 
-/* One call on a single-quoted body, waited for. The reply is the caller's (dx_reply_free). */
-static struct dx_reply *call(struct env *e, enum dx_op op, const char *body)
-{
-    char *text = dequote(body);
-    struct dx_reply *r = call_raw(e, op, text);
-    free(text);
-    return r;
-}
-
-static void call_ok(struct env *e, enum dx_op op, const char *body)
-{
-    struct dx_reply *r = call(e, op, body);
-    if (r->status != 200)
-        fail_msg("%s %s -> %d %.*s", dx_op_name(op), body, r->status, (int)r->len, r->body);
-    dx_reply_free(r);
-}
-
 static int setup(void **state)
 {
     struct env *e = env_new("batch", 256u << 20);
@@ -59,80 +42,15 @@ static int setup(void **state)
     return 0;
 }
 
-/* One step: the call and what must come back: for a success the response body (compared
- * structurally), for an error the name after '#' and the exact message (which may
- * have '*' wildcards). */
-struct step {
-    enum dx_op op;
-    const char *body;
-    const char *type;
-    const char *want;
-};
-
-/* Exact message, where each '*' in the wanted text stands for any run of characters (for the
- * values DynamoDB prints in constraint messages, and texts owned by other modules). */
-static int msg_matches(const char *got, const char *want)
-{
-    if (!*want)
-        return !*got;
-    if (*want == '*') {
-        for (const char *g = got;; g++) {
-            if (msg_matches(g, want + 1))
-                return 1;
-            if (!*g)
-                return 0;
-        }
-    }
-    return *got == *want && msg_matches(got + 1, want + 1);
-}
-
-static void check_reply(size_t i, const struct step *s, struct dx_reply *r)
-{
-    cJSON *got = cJSON_ParseWithLength(r->body, r->len);
-    if (!got)
-        fail_msg("step %zu: unparsable reply %.*s", i, (int)r->len, r->body);
-    if (!s->type) {
-        char *text = dequote(s->want);
-        cJSON *want = cJSON_Parse(text);
-        free(text);
-        if (r->status != 200 || !want || !cJSON_Compare(want, got, 1))
-            fail_msg("step %zu: %s %.300s\n  want 200 %s\n  got  %d %.*s", i, dx_op_name(s->op),
-                     s->body, s->want, r->status, (int)r->len, r->body);
-        cJSON_Delete(want);
-    } else {
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(got, "__type");
-        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(got, "message");
-        if (!msg)
-            msg = cJSON_GetObjectItemCaseSensitive(got, "Message");
-        const char *hash = cJSON_IsString(type) ? strchr(type->valuestring, '#') : NULL;
-        int ok = r->status == 400 && hash && strcmp(hash + 1, s->type) == 0 &&
-                 cJSON_IsString(msg) && msg_matches(msg->valuestring, s->want);
-        if (!ok)
-            fail_msg("step %zu: %s %.300s\n  want %s: %s\n  got  %d %.*s", i, dx_op_name(s->op),
-                     s->body, s->type, s->want, r->status, (int)r->len, r->body);
-    }
-    cJSON_Delete(got);
-}
-
-static void run_steps(struct env *e, const struct step *steps, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        struct dx_reply *r = call(e, steps[i].op, steps[i].body);
-        check_reply(i, &steps[i], r);
-        dx_reply_free(r);
-    }
-}
-
-#define RUN(e, steps) run_steps(e, steps, sizeof(steps) / sizeof((steps)[0]))
-#define BGET          DX_OP_BatchGetItem
-#define BWRITE        DX_OP_BatchWriteItem
-#define GET           DX_OP_GetItem
-#define PUT           DX_OP_PutItem
-#define VE            "ValidationException"
-#define RNF           "ResourceNotFoundException"
-#define SER           "SerializationException"
-#define MISMATCH      "The provided key element does not match the schema"
-#define DUPS          "Provided list of item keys contains duplicates"
+#define BGET     DX_OP_BatchGetItem
+#define BWRITE   DX_OP_BatchWriteItem
+#define GET      DX_OP_GetItem
+#define PUT      DX_OP_PutItem
+#define VE       "ValidationException"
+#define RNF      "ResourceNotFoundException"
+#define SER      "SerializationException"
+#define MISMATCH "The provided key element does not match the schema"
+#define DUPS     "Provided list of item keys contains duplicates"
 
 /* Writes over two tables, then gets over both with projections; absent keys are not returned
  * and a table none of whose keys exist answers an empty list. */
@@ -412,9 +330,9 @@ static char *get_body(const char *table, int n, const char *table2, int n2)
 
 static void run_one(struct env *e, enum dx_op op, char *body, const char *type, const char *want)
 {
-    struct step s = {op, body, type, want};
+    struct step s = {op, body, type, want, NULL};
     struct dx_reply *r = call(e, op, body);
-    check_reply(0, &s, r);
+    step_check(0, &s, r);
     dx_reply_free(r);
     free(body);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 #include "backend.h"
 #include "dx_alloc.h"
@@ -71,7 +72,8 @@ static struct be_table *full_table(const char *name)
     t->gsi[0].id = 9;
     t->deletion_protection = 1;
     t->table_class = dx_strdup("STANDARD_INFREQUENT_ACCESS");
-    t->extra = cJSON_Parse("{\"Tags\":[{\"Key\":\"k\",\"Value\":\"v\"}]}");
+    t->extra = cJSON_Parse("{\"Tags\":[{\"Key\":\"k\",\"Value\":\"v\"}],\"ttl\":{\"a\":1}}");
+    t->settle_at = 1700000300.5;
     return t;
 }
 
@@ -124,6 +126,7 @@ static void test_encoding_round_trip(void **state)
     assert_int_equal(d->gsi[0].id, 9);
     assert_true(d->deletion_protection);
     assert_non_null(d->extra);
+    assert_true(d->settle_at == 1700000300.5);
     assert_same_table(t, d);
     dx_buf_deinit(&b);
     be_table_unref(d);
@@ -139,8 +142,10 @@ static void test_clone_is_deep_and_equal(void **state)
     assert_ptr_not_equal(c->name, t->name);
     assert_ptr_not_equal(c->lsi[0].nonkey, t->lsi[0].nonkey);
     assert_same_table(t, c);
+    assert_ptr_not_equal(c->extra, t->extra);
     be_table_unref(t); /* the clone owns all of its memory */
     assert_string_equal(c->gsi[0].name, "by_g");
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(c->extra, "ttl"));
     be_table_unref(c);
 }
 
@@ -179,6 +184,46 @@ static void test_uuid4_format(void **state)
     }
     assert_int_equal(a[14], '4');           /* version 4 */
     assert_non_null(strchr("89ab", a[19])); /* RFC 4122 variant */
+}
+
+/* be__table_settle: what a due transition turns into, and nothing before it is due. */
+static void test_settle(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *status, *gsi_status;
+        double settle_at, now;
+        int gone;
+        const char *want_status, *want_gsi; /* want_gsi NULL: the index left */
+    } cases[] = {
+        {"CREATING", "ACTIVE", 100, 99.9, 0, "CREATING", "ACTIVE"}, /* not due yet */
+        {"CREATING", "ACTIVE", 100, 100, 0, "ACTIVE", "ACTIVE"},
+        {"UPDATING", "UPDATING", 100, 150, 0, "ACTIVE", "ACTIVE"},
+        {"UPDATING", "DELETING", 100, 150, 0, "ACTIVE", NULL},
+        {"UPDATING", BE_GSI_BACKFILLED, 100, 150, 0, "ACTIVE", "ACTIVE"},
+        {"UPDATING", "CREATING", 100, 150, 0, "ACTIVE", "CREATING"}, /* its backfill decides */
+        {"DELETING", "ACTIVE", 100, 150, 1, "DELETING", "ACTIVE"},
+        {"ACTIVE", "ACTIVE", 0, 150, 0, "ACTIVE", "ACTIVE"}, /* nothing pending */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct be_table *t = full_table("t");
+        dx_free(t->status);
+        t->status = dx_strdup(cases[i].status);
+        dx_free(t->gsi[0].status);
+        t->gsi[0].status = dx_strdup(cases[i].gsi_status);
+        t->settle_at = cases[i].settle_at;
+        assert_int_equal(be__table_settle(t, cases[i].now), cases[i].gone);
+        assert_string_equal(t->status, cases[i].want_status);
+        if (cases[i].want_gsi) {
+            assert_int_equal(t->n_gsi, 1);
+            assert_string_equal(t->gsi[0].status, cases[i].want_gsi);
+        } else {
+            assert_int_equal(t->n_gsi, 0);
+        }
+        if (!cases[i].gone && cases[i].now >= cases[i].settle_at)
+            assert_true(t->settle_at == 0);
+        be_table_unref(t);
+    }
 }
 
 /* ---- through a real store ---- */
@@ -402,6 +447,56 @@ static void test_remove_and_load(void **state)
     be_table_unref(t);
 }
 
+/* Transitions settle lazily wherever a definition is read: the published map (get and list),
+ * the writer's load, and the next open. A snapshot already handed out stays as it was. */
+static void test_lazy_settle(void **state)
+{
+    struct env *e = *state;
+    struct be_table *c = simple_table("creating", 0), *d = simple_table("deleting", 0);
+    dx_free(c->status);
+    c->status = dx_strdup("CREATING");
+    c->settle_at = be__now() + 0.2;
+    dx_free(d->status);
+    d->status = dx_strdup("DELETING");
+    d->settle_at = be__now() + 0.2;
+    create(e, c);
+    create(e, d);
+    struct be_table *held = be_catalog_get(e->c, "creating");
+    assert_string_equal(held->status, "CREATING");
+    size_t n;
+    struct be_table **ts = be_catalog_list(e->c, &n);
+    assert_int_equal(n, 2);
+    be_catalog_list_free(ts, n);
+    usleep(250 * 1000);
+
+    struct be_table *t = be_catalog_get(e->c, "creating");
+    assert_string_equal(t->status, "ACTIVE");
+    assert_true(t->settle_at == 0);
+    be_table_unref(t);
+    assert_string_equal(held->status, "CREATING"); /* snapshots never change */
+    be_table_unref(held);
+    assert_null(be_catalog_get(e->c, "deleting"));
+    ts = be_catalog_list(e->c, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(ts[0]->name, "creating");
+    be_catalog_list_free(ts, n);
+
+    MDB_txn *txn = wtxn(e);
+    assert_int_equal(be__catalog_load(e->c, txn, "creating", &t), DX_OK);
+    assert_string_equal(t->status, "ACTIVE");
+    be_table_unref(t);
+    assert_int_equal(be__catalog_load(e->c, txn, "deleting", &t), DX_ENOTFOUND);
+    mdb_txn_abort(txn);
+
+    /* The stored records still hold the transitions; a reopen settles them too. */
+    env_close(e);
+    env_open(e);
+    t = be_catalog_get(e->c, "creating");
+    assert_string_equal(t->status, "ACTIVE");
+    be_table_unref(t);
+    assert_null(be_catalog_get(e->c, "deleting"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +504,8 @@ int main(void)
         cmocka_unit_test(test_clone_is_deep_and_equal),
         cmocka_unit_test(test_decode_rejects_garbage),
         cmocka_unit_test(test_uuid4_format),
+        cmocka_unit_test(test_settle),
+        cmocka_unit_test_setup_teardown(test_lazy_settle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_reopen_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_id_persists_and_increases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_by_name_and_arn, setup, teardown),

@@ -25,23 +25,6 @@
 
 #include "be_test_env.h"
 
-/* One call on a single-quoted body, waited for. The reply is the caller's (dx_reply_free). */
-static struct dx_reply *call(struct env *e, enum dx_op op, const char *body)
-{
-    char *text = dequote(body);
-    struct dx_reply *r = call_raw(e, op, text);
-    free(text);
-    return r;
-}
-
-static void call_ok(struct env *e, enum dx_op op, const char *body)
-{
-    struct dx_reply *r = call(e, op, body);
-    if (r->status != 200)
-        fail_msg("%s %s -> %d %.*s", dx_op_name(op), body, r->status, (int)r->len, r->body);
-    dx_reply_free(r);
-}
-
 static int setup(void **state)
 {
     struct env *e = env_new("items", 64u << 20);
@@ -58,82 +41,13 @@ static int setup(void **state)
     return 0;
 }
 
-/*
- * One step of a scenario: the call, and what must come back. For a success, `want` is the
- * expected response body as JSON (compared structurally). For an error, `type` is the error
- * name after the '#', `want` the exact message, and `item` (optional) the expected "Item"
- * member of the error body.
- */
-struct step {
-    enum dx_op op;
-    const char *body;
-    const char *type;
-    const char *want;
-    const char *item;
-};
-
-/* Exact message, or a prefix when the wanted text ends with '*' (messages owned by another
- * module, of which only the start matters here). */
-static int msg_matches(const char *got, const char *want)
-{
-    size_t n = strlen(want);
-    if (n && want[n - 1] == '*')
-        return strncmp(got, want, n - 1) == 0;
-    return strcmp(got, want) == 0;
-}
-
-static void run_steps(struct env *e, const struct step *steps, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        const struct step *s = &steps[i];
-        struct dx_reply *r = call(e, s->op, s->body);
-        cJSON *got = cJSON_ParseWithLength(r->body, r->len);
-        if (!got)
-            fail_msg("step %zu: unparsable reply %.*s", i, (int)r->len, r->body);
-        if (!s->type) {
-            char *text = dequote(s->want);
-            cJSON *want = cJSON_Parse(text);
-            free(text);
-            if (r->status != 200 || !want || !cJSON_Compare(want, got, 1))
-                fail_msg("step %zu: %s %s\n  want 200 %s\n  got  %d %.*s", i, dx_op_name(s->op),
-                         s->body, s->want, r->status, (int)r->len, r->body);
-            cJSON_Delete(want);
-        } else {
-            const cJSON *type = cJSON_GetObjectItemCaseSensitive(got, "__type");
-            const cJSON *msg = cJSON_GetObjectItemCaseSensitive(got, "message");
-            if (!msg)
-                msg = cJSON_GetObjectItemCaseSensitive(got, "Message");
-            const char *hash = cJSON_IsString(type) ? strchr(type->valuestring, '#') : NULL;
-            int ok = r->status == 400 && hash && strcmp(hash + 1, s->type) == 0 &&
-                     cJSON_IsString(msg) && msg_matches(msg->valuestring, s->want);
-            const cJSON *item = cJSON_GetObjectItemCaseSensitive(got, "Item");
-            if (s->item) {
-                char *text = dequote(s->item);
-                cJSON *want_item = cJSON_Parse(text);
-                free(text);
-                ok = ok && item && cJSON_Compare(want_item, item, 1);
-                cJSON_Delete(want_item);
-            } else if (item) {
-                ok = 0;
-            }
-            if (!ok)
-                fail_msg("step %zu: %s %s\n  want %s: %s %s\n  got  %d %.*s", i, dx_op_name(s->op),
-                         s->body, s->type, s->want, s->item ? s->item : "", r->status, (int)r->len,
-                         r->body);
-        }
-        cJSON_Delete(got);
-        dx_reply_free(r);
-    }
-}
-
-#define RUN(e, steps) run_steps(e, steps, sizeof(steps) / sizeof((steps)[0]))
-#define GET           DX_OP_GetItem
-#define PUT           DX_OP_PutItem
-#define UPD           DX_OP_UpdateItem
-#define DEL           DX_OP_DeleteItem
-#define VE            "ValidationException"
-#define RNF           "ResourceNotFoundException"
-#define CCF           "ConditionalCheckFailedException"
+#define GET DX_OP_GetItem
+#define PUT DX_OP_PutItem
+#define UPD DX_OP_UpdateItem
+#define DEL DX_OP_DeleteItem
+#define VE  "ValidationException"
+#define RNF "ResourceNotFoundException"
+#define CCF "ConditionalCheckFailedException"
 
 /* Put, get, overwrite, delete: the basic life of an item, in both key shapes. */
 static void test_put_get_delete(void **state)

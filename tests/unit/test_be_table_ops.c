@@ -892,6 +892,94 @@ static void test_malformed_requests_rejected(void **state)
     cJSON_Delete(l);
 }
 
+/* ---- status transitions with a delay ---- */
+
+static int setup_delay(void **state)
+{
+    struct env *e = calloc(1, sizeof *e);
+    snprintf(e->dir, sizeof e->dir, "/tmp/ddax-tables-XXXXXX");
+    if (!mkdtemp(e->dir))
+        return -1;
+    struct be_options o = {.data_dir = e->dir, .nosync = 1, .status_delay_ms = 150};
+    if (be_open(&o, &e->be) != 0)
+        return -1;
+    e->api = be_api(e->be);
+    *state = e;
+    return 0;
+}
+
+static void assert_status(struct env *e, const char *table, const char *want)
+{
+    char body[128];
+    snprintf(body, sizeof body, "{'TableName':'%s'}", table);
+    cJSON *d = ok(e, DX_OP_DescribeTable, body);
+    const cJSON *s = path(d, "Table.TableStatus");
+    if (!cJSON_IsString(s) || strcmp(s->valuestring, want) != 0)
+        fail_msg("%s: TableStatus %s, want %s", table, cJSON_IsString(s) ? s->valuestring : "?",
+                 want);
+    cJSON_Delete(d);
+}
+
+static void test_status_delay(void **state)
+{
+    struct env *e = *state;
+    ok0(e, DX_OP_CreateTable,
+        "{'TableName':'slow','KeySchema':[{'AttributeName':'p','KeyType':'HASH'}],"
+        "'AttributeDefinitions':[{'AttributeName':'p','AttributeType':'S'}],"
+        "'ProvisionedThroughput':{'ReadCapacityUnits':1,'WriteCapacityUnits':1}}");
+    assert_status(e, "slow", "CREATING");
+    fails(e, DX_OP_PutItem, "{'TableName':'slow','Item':{'p':{'S':'a'}}}",
+          "ResourceNotFoundException", "Requested resource not found");
+    fails(e, DX_OP_UpdateTable,
+          "{'TableName':'slow','ProvisionedThroughput':{'ReadCapacityUnits':2,"
+          "'WriteCapacityUnits':2}}",
+          "ResourceInUseException",
+          "Attempt to change a resource which is still in use: Table is being created: slow");
+    usleep(200 * 1000);
+    assert_status(e, "slow", "ACTIVE");
+    ok0(e, DX_OP_PutItem, "{'TableName':'slow','Item':{'p':{'S':'a'}}}");
+
+    ok0(e, DX_OP_UpdateTable,
+        "{'TableName':'slow','ProvisionedThroughput':{'ReadCapacityUnits':2,"
+        "'WriteCapacityUnits':2}}");
+    assert_status(e, "slow", "UPDATING");
+    fails(e, DX_OP_UpdateTable,
+          "{'TableName':'slow','ProvisionedThroughput':{'ReadCapacityUnits':3,"
+          "'WriteCapacityUnits':3}}",
+          "ResourceInUseException",
+          "Attempt to change a resource which is still in use: Table is being updated: slow");
+    ok0(e, DX_OP_GetItem, "{'TableName':'slow','Key':{'p':{'S':'a'}}}");
+    usleep(200 * 1000);
+    assert_status(e, "slow", "ACTIVE");
+
+    cJSON *d = ok(e, DX_OP_DeleteTable, "{'TableName':'slow'}");
+    assert_string_equal(path(d, "TableDescription.TableStatus")->valuestring, "DELETING");
+    cJSON_Delete(d);
+    assert_status(e, "slow", "DELETING");
+    fails(e, DX_OP_CreateTable,
+          "{'TableName':'slow','KeySchema':[{'AttributeName':'p','KeyType':'HASH'}],"
+          "'AttributeDefinitions':[{'AttributeName':'p','AttributeType':'S'}],"
+          "'BillingMode':'PAY_PER_REQUEST'}",
+          "ResourceInUseException", "Table already exists: slow");
+    /* A restart within the delay keeps the deletion pending; after it the table is gone. */
+    be_close(e->be);
+    struct be_options o = {.data_dir = e->dir, .nosync = 1, .status_delay_ms = 150};
+    assert_int_equal(be_open(&o, &e->be), 0);
+    e->api = be_api(e->be);
+    usleep(200 * 1000);
+    fails(e, DX_OP_DescribeTable, "{'TableName':'slow'}", "ResourceNotFoundException",
+          "Requested resource not found: Table: slow not found");
+    cJSON *l = ok(e, DX_OP_ListTables, "{}");
+    assert_int_equal(cJSON_GetArraySize(path(l, "TableNames")), 0);
+    cJSON_Delete(l);
+    ok0(e, DX_OP_CreateTable,
+        "{'TableName':'slow','KeySchema':[{'AttributeName':'p','KeyType':'HASH'}],"
+        "'AttributeDefinitions':[{'AttributeName':'p','AttributeType':'S'}],"
+        "'BillingMode':'PAY_PER_REQUEST'}");
+    usleep(200 * 1000);
+    ok0(e, DX_OP_GetItem, "{'TableName':'slow','Key':{'p':{'S':'b'}}}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -903,6 +991,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_throughput_and_billing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deletion_protection_and_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_delay, setup_delay, teardown),
         cmocka_unit_test_setup_teardown(test_stream_and_class_updates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catalog_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_requests_rejected, setup, teardown),
