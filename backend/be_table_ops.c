@@ -756,6 +756,25 @@ static int gsiu_apply(struct be_req *r, const cJSON *gsiu, const cJSON *adefs, s
 
 /* The decisions that depend on the table's current definition, then the new definition.
  * Runs in apply, against the latest stored definition. */
+/* DynamoDB lets a table switch from provisioned to on-demand capacity at most this many times
+ * in a rolling 24 hours; the times of the switches are kept in extra under this name. */
+#define PPR_SWITCHES_MAX 4
+#define PPR_SWITCHES     "PayPerRequestSwitches"
+
+/* The switch times of t within the 24 hours before now, as a new array (the caller owns it). */
+static cJSON *ppr_switches_recent(const struct be_table *t, double now)
+{
+    cJSON *recent = cJSON_CreateArray();
+    const cJSON *e,
+        *all = t->extra ? cJSON_GetObjectItemCaseSensitive(t->extra, PPR_SWITCHES) : NULL;
+    cJSON_ArrayForEach(e, all)
+    {
+        if (cJSON_IsNumber(e) && e->valuedouble > now - 86400)
+            cJSON_AddItemToArray(recent, cJSON_CreateNumber(e->valuedouble));
+    }
+    return recent;
+}
+
 static int update_build(struct be_req *r, struct update_state *u, const struct be_table *cur,
                         struct be_table **out, const char **status)
 {
@@ -826,9 +845,26 @@ static int update_build(struct be_req *r, struct update_state *u, const struct b
             "for current limits and how to request higher limits.",
             (long long)cur->rcu, u->rcu, (long long)cur->wcu, u->wcu);
 
+    cJSON *switches = NULL;
+    if (to_ppr && !ppr) {
+        switches = ppr_switches_recent(cur, now);
+        if (cJSON_GetArraySize(switches) >= PPR_SWITCHES_MAX) {
+            cJSON_Delete(switches);
+            return dx_error_set(err, DX_E_LIMIT_EXCEEDED,
+                                "Subscriber limit exceeded: Update to PayPerRequest mode are "
+                                "limited to %d times in 1 day(s).",
+                                PPR_SWITCHES_MAX);
+        }
+        cJSON_AddItemToArray(switches, cJSON_CreateNumber(now));
+    }
+
     struct be_table *t = be_table_clone(cur);
     if (!t->extra)
         t->extra = cJSON_CreateObject();
+    if (switches) {
+        cJSON_DeleteItemFromObjectCaseSensitive(t->extra, PPR_SWITCHES);
+        cJSON_AddItemToObject(t->extra, PPR_SWITCHES, switches);
+    }
     if (to_ppr && !ppr) {
         t->billing = BE_BILLING_PAY_PER_REQUEST;
         t->rcu = t->wcu = 0;

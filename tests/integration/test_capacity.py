@@ -442,6 +442,24 @@ def test_billing_mode_switching(ddb, nr, make_table):
     drive_until_throttled(consistent_get(nr, tbl))
 
 
+def test_switches_to_on_demand_limited_to_four_a_day(ddb, make_table):
+    """Provisioned -> on-demand at most four times in a rolling 24 hours (the developer
+    guide's "Considerations when switching capacity modes"); back to provisioned any time."""
+    tbl = provisioned(ddb, make_table, rcu=1, wcu=1)
+    for i in range(4):
+        ddb.update_table(TableName=tbl, BillingMode="PAY_PER_REQUEST")
+        wait_active(ddb, tbl)
+        ddb.update_table(TableName=tbl, BillingMode="PROVISIONED",
+                         ProvisionedThroughput={"ReadCapacityUnits": 1 + i,
+                                                "WriteCapacityUnits": 1})
+        wait_active(ddb, tbl)
+    code, msg, _ = client_error(ddb.update_table, TableName=tbl, BillingMode="PAY_PER_REQUEST")
+    assert code == "LimitExceededException"
+    assert "PayPerRequest" in msg
+    t = ddb.describe_table(TableName=tbl)["Table"]
+    assert t["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
+
+
 def test_ondemand_never_throttled(ddb, nr, make_table):
     tbl = make_table()
     for _ in range(300):
