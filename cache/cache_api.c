@@ -65,18 +65,29 @@ int cache_new(const struct cache_options *opts, struct cache **out)
     c->include = copy_list(o.include_tables);
     c->exclude = copy_list(o.exclude_tables);
     c->opts.include_tables = c->opts.exclude_tables = NULL;
+    /* about one generation record (an item or a partition) per 384 bytes cached: an entry
+     * costs more than that with its overhead, so records are rarely evicted while the entries
+     * that need them are live. The records' memory counts against the limit too. */
+    size_t recs = o.max_bytes / 384;
+    c->gens = cache_gens_new(recs < 256 ? 256 : recs);
+    size_t gbytes = cache_gens_bytes(c->gens);
+    if (gbytes >= o.max_bytes / 2) {
+        cache_gens_free(c->gens);
+        dx_free(c);
+        return DX_EINVAL; /* too small to hold anything */
+    }
+    size_t tbytes = o.max_bytes - gbytes;
     /* 64 shards, fewer for small caches so one shard still holds large replies */
     unsigned nshards = 64;
-    while (nshards > 1 && o.max_bytes / nshards < ((size_t)4 << 20))
+    while (nshards > 1 && tbytes / nshards < ((size_t)4 << 20))
         nshards /= 2;
-    c->table = cache_table_new(o.max_bytes, nshards);
-    /* about one generation record per 512 bytes cached: entries are rarely smaller */
-    size_t recs = o.max_bytes / 512;
-    c->gens = cache_gens_new(recs < 4096 ? 4096 : recs);
+    c->table = cache_table_new(tbytes, nshards);
     for (int i = 0; i < CACHE_PSHARDS; i++)
         pthread_mutex_init(&c->pending[i].mu, NULL);
     for (int i = 0; i < CACHE_SCHEMASHARDS; i++)
         pthread_mutex_init(&c->schema[i].mu, NULL);
+    for (int i = 0; i < CACHE_PSHARDS; i++)
+        pthread_mutex_init(&c->wflight[i].mu, NULL);
     pthread_mutex_init(&c->wmu, NULL);
     *out = c;
     return DX_OK;
@@ -94,8 +105,10 @@ void cache_free(struct cache *c)
         return;
     cache_table_free(c->table);
     cache_gens_free(c->gens);
-    for (int i = 0; i < CACHE_PSHARDS; i++)
+    for (int i = 0; i < CACHE_PSHARDS; i++) {
         pthread_mutex_destroy(&c->pending[i].mu);
+        pthread_mutex_destroy(&c->wflight[i].mu); /* empty: no write is in flight */
+    }
     for (int i = 0; i < CACHE_SCHEMASHARDS; i++) {
         struct cache_schema_rec *r = c->schema[i].head;
         while (r) {
@@ -126,15 +139,20 @@ void cache_stats_get(struct cache *c, struct cache_stats *out)
     out->negative_hits = atomic_load(&c->negative_hits);
     out->query_hits = atomic_load(&c->query_hits);
     out->query_misses = atomic_load(&c->query_misses);
+    out->scan_hits = atomic_load(&c->scan_hits);
+    out->scan_misses = atomic_load(&c->scan_misses);
     out->coalesced = atomic_load(&c->coalesced);
     out->invalidations = atomic_load(&c->invalidations);
+    out->write_images = atomic_load(&c->write_images);
+    out->write_negative = atomic_load(&c->write_negative);
+    out->write_dropped = atomic_load(&c->write_dropped);
     for (int i = 0; i < DX_OP__COUNT; i++)
         out->upstream[i] = atomic_load(&c->upstream[i]);
     struct cache_table_stats ts;
     cache_table_stats(c->table, &ts);
     out->evictions = ts.evictions;
     out->entries = ts.entries;
-    out->bytes = ts.bytes;
+    out->bytes = ts.bytes + cache_gens_bytes(c->gens);
 }
 
 /* --- small helpers --- */
@@ -204,6 +222,7 @@ int cache__item_key(struct dx_buf *out, const char *t, size_t tl, const cJSON *k
 
 void cache__item_deps(struct cache_meta *m, const char *t, size_t tl, const char *ck, size_t ckl)
 {
+    m->ck_len = (uint16_t)ckl;
     m->ndeps = 3;
     m->dep[0] = cache__g_table(t, tl);
     m->dep[1] = cache__g_items(t, tl);
@@ -212,19 +231,33 @@ void cache__item_deps(struct cache_meta *m, const char *t, size_t tl, const char
 
 void cache__snapshot(struct cache *c, struct cache_meta *m)
 {
-    m->epoch = atomic_load_explicit(&c->epoch, memory_order_acquire);
     for (unsigned i = 0; i < m->ndeps; i++)
         m->gen[i] = cache_gens_snapshot(c->gens, m->dep[i]);
 }
 
 int cache__current(struct cache *c, const struct cache_meta *m)
 {
-    if (atomic_load_explicit(&c->epoch, memory_order_acquire) != m->epoch)
-        return 0;
     for (unsigned i = 0; i < m->ndeps; i++)
         if (cache_gens_peek(c->gens, m->dep[i]) != m->gen[i])
             return 0;
     return 1;
+}
+
+/* 1 when the item entry e (struct cache_imeta) is current: its groups come from its key,
+ * 'I' <table length> ':' <table> <canonical key> '|' <projection>. */
+static int item_current(struct cache *c, const struct cache_entry *e, const struct cache_imeta *im)
+{
+    size_t klen;
+    const char *k = cache_entry_key(e, &klen);
+    size_t i = 1, tl = 0;
+    while (i < klen && k[i] >= '0' && k[i] <= '9')
+        tl = tl * 10 + (size_t)(k[i++] - '0');
+    if (i >= klen || k[i] != ':' || i + 1 + tl + im->ck_len > klen)
+        return 0;
+    struct cache_meta m = {.ndeps = 3};
+    cache__item_deps(&m, k + i + 1, tl, k + i + 1 + tl, im->ck_len);
+    memcpy(m.gen, im->gen, sizeof(im->gen));
+    return cache__current(c, &m);
 }
 
 struct cache_entry *cache__lookup(struct cache *c, const char *key, size_t klen, uint64_t hash)
@@ -233,8 +266,11 @@ struct cache_entry *cache__lookup(struct cache *c, const char *key, size_t klen,
     if (!e)
         return NULL;
     size_t ml;
-    const struct cache_meta *m = cache_entry_meta(e, &ml);
-    if (ml != sizeof(*m) || !cache__current(c, m)) {
+    const void *m = cache_entry_meta(e, &ml);
+    int ok = ml == sizeof(struct cache_meta)    ? cache__current(c, m)
+             : ml == sizeof(struct cache_imeta) ? item_current(c, e, m)
+                                                : 0;
+    if (!ok) {
         cache_table_del_entry(c->table, e);
         cache_entry_unref(e);
         return NULL;
@@ -247,27 +283,63 @@ static uint64_t expiry(uint64_t ttl_ms)
     return ttl_ms ? cache__now_ms() + ttl_ms : 0;
 }
 
+int cache__item_negative(const struct cache_entry *e)
+{
+    size_t ml;
+    const struct cache_imeta *im = cache_entry_meta(e, &ml);
+    return ml == sizeof(*im) && im->negative;
+}
+
+const char *cache__item_value(const struct cache_entry *e, size_t *len)
+{
+    if (cache__item_negative(e)) {
+        *len = 0;
+        return "";
+    }
+    return cache_entry_value(e, len);
+}
+
+struct dx_reply *cache__item_reply(const struct cache_entry *e)
+{
+    size_t vl;
+    const char *v = cache__item_value(e, &vl);
+    if (cache__item_negative(e))
+        return dx_reply_new(200, dx_strdup("{}"), 2);
+    size_t len = 8 + vl + 1;
+    char *b = dx_malloc(len + 1);
+    memcpy(b, "{\"Item\":", 8);
+    memcpy(b + 8, v, vl);
+    b[8 + vl] = '}';
+    b[len] = '\0';
+    return dx_reply_new(200, b, len);
+}
+
+void cache__item_put(struct cache *c, const char *key, size_t klen, uint64_t hash,
+                     const struct cache_meta *m, int negative, const char *item, size_t ilen)
+{
+    uint64_t ttl = negative ? c->opts.negative_ttl_ms : c->opts.item_ttl_ms;
+    if (negative && ttl == 0)
+        return;
+    struct cache_imeta im = {.negative = (uint8_t)(negative != 0), .ck_len = m->ck_len};
+    memcpy(im.gen, m->gen, sizeof(im.gen));
+    cache_table_put(c->table, hash, key, klen, negative ? "" : item, negative ? 0 : ilen, &im,
+                    sizeof(im), expiry(ttl), cache__now_ms());
+}
+
 void cache__item_store(struct cache *c, const char *key, size_t klen, uint64_t hash,
                        struct cache_meta *m, const char *body, size_t blen)
 {
-    size_t off, len;
+    size_t off = 0, len = 0;
     int rc = cache_json_member(body, blen, "Item", &off, &len);
-    if (rc == DX_EINVAL)
+    if (rc == DX_EINVAL || (rc == DX_OK && body[off] != '{'))
         return;
     /* a reply with ConsumedCapacity or anything else unexpected is not reusable */
     size_t xo, xl;
     if (cache_json_member(body, blen, "ConsumedCapacity", &xo, &xl) == DX_OK)
         return;
-    m->negative = rc == DX_ENOTFOUND;
-    m->item_off = m->negative ? 0 : (uint32_t)off;
-    m->item_len = m->negative ? 0 : (uint32_t)len;
-    uint64_t ttl = m->negative ? c->opts.negative_ttl_ms : c->opts.item_ttl_ms;
-    if (m->negative && ttl == 0)
-        return;
     if (!cache__current(c, m))
         return;
-    cache_table_put(c->table, hash, key, klen, body, blen, m, sizeof(*m), expiry(ttl),
-                    cache__now_ms());
+    cache__item_put(c, key, klen, hash, m, rc == DX_ENOTFOUND, body + off, len);
 }
 
 /* --- learned key schemas --- */
@@ -550,13 +622,10 @@ static void get_item(struct cache_wrapper *w, const struct dx_call *call, dx_api
     uint64_t hash = cache_hash(key.p, key.len, 0);
     struct cache_entry *e = cache__lookup(c, key.p, key.len, hash);
     if (e) {
-        size_t ml, vl;
-        const struct cache_meta *m = cache_entry_meta(e, &ml);
-        const char *v = cache_entry_value(e, &vl);
         cache__count(&c->item_hits, 1);
-        if (m->negative)
+        if (cache__item_negative(e))
             cache__count(&c->negative_hits, 1);
-        struct dx_reply *r = reply_copy(200, v, vl);
+        struct dx_reply *r = cache__item_reply(e);
         cache_entry_unref(e);
         cJSON_Delete(req);
         dx_buf_deinit(&key);
@@ -622,7 +691,7 @@ static void query_scan(struct cache_wrapper *w, const struct dx_call *call, dx_a
     if (e) {
         size_t vl;
         const char *v = cache_entry_value(e, &vl);
-        cache__count(&c->query_hits, 1);
+        cache__count(call->op == DX_OP_Query ? &c->query_hits : &c->scan_hits, 1);
         struct dx_reply *r = reply_copy(200, v, vl);
         cache_entry_unref(e);
         cJSON_Delete(req);
@@ -630,7 +699,7 @@ static void query_scan(struct cache_wrapper *w, const struct dx_call *call, dx_a
         done(r, arg);
         return;
     }
-    cache__count(&c->query_misses, 1);
+    cache__count(call->op == DX_OP_Query ? &c->query_misses : &c->scan_misses, 1);
     struct cache_fetch *f = dx_calloc(1, sizeof(*f));
     f->kind = FETCH_QUERY;
     f->hash = hash;
@@ -671,6 +740,9 @@ static void api_call(void *self, const struct dx_call *call, dx_api_done_cb done
     case DX_OP_Query:
     case DX_OP_Scan:
         query_scan(w, call, done, arg);
+        return;
+    case DX_OP_DescribeTable:
+        cache__describe_table(w, call, done, arg);
         return;
     case DX_OP_CreateTable:
     case DX_OP_DeleteTable:

@@ -293,17 +293,14 @@ static struct dx_reply *merge(struct batch *b, const cJSON *resp)
         }
         for (size_t i = 0; i < bt->nkeys; i++) {
             struct bkey *bk = &bt->keys[i];
-            size_t ml, vl;
-            if (!bk->hit)
+            size_t vl;
+            if (!bk->hit || cache__item_negative(bk->hit))
                 continue;
-            const struct cache_meta *m = cache_entry_meta(bk->hit, &ml);
-            const char *v = cache_entry_value(bk->hit, &vl);
-            if (m->negative || m->item_off + m->item_len > vl)
-                continue;
+            const char *v = cache__item_value(bk->hit, &vl);
             if (!first)
                 dx_buf_putc(&out, ',');
             first = 0;
-            dx_buf_append(&out, v + m->item_off, m->item_len);
+            dx_buf_append(&out, v, vl);
         }
         dx_buf_putc(&out, ']');
     }
@@ -387,6 +384,22 @@ void cache__batch_get(struct cache_wrapper *w, const struct dx_call *call, dx_ap
         return;
     }
     size_t nmiss = 0, nhit = 0;
+    for (size_t ti = 0; ti < b->ntables; ti++)
+        nmiss += b->tables[ti].nmiss;
+    if (c->opts.bodies_signed && nmiss) {
+        /* the request must reach the upstream as the client signed it: all of it goes, and
+         * the hits are answered (and refreshed) from the upstream's reply */
+        for (size_t ti = 0; ti < b->ntables; ti++) {
+            struct btable *bt = &b->tables[ti];
+            for (size_t i = 0; i < bt->nkeys; i++)
+                if (bt->keys[i].hit) {
+                    cache_entry_unref(bt->keys[i].hit);
+                    bt->keys[i].hit = NULL;
+                }
+            bt->nmiss = bt->nkeys;
+        }
+    }
+    nmiss = 0;
     for (size_t ti = 0; ti < b->ntables; ti++) {
         struct btable *bt = &b->tables[ti];
         nmiss += bt->nmiss;
@@ -404,12 +417,9 @@ void cache__batch_get(struct cache_wrapper *w, const struct dx_call *call, dx_ap
     cache__count(&c->item_misses, nmiss);
     for (size_t ti = 0; ti < b->ntables; ti++) {
         struct btable *bt = &b->tables[ti];
-        for (size_t i = 0; i < bt->nkeys; i++) {
-            size_t ml;
-            if (bt->keys[i].hit &&
-                ((const struct cache_meta *)cache_entry_meta(bt->keys[i].hit, &ml))->negative)
+        for (size_t i = 0; i < bt->nkeys; i++)
+            if (bt->keys[i].hit && cache__item_negative(bt->keys[i].hit))
                 cache__count(&c->negative_hits, 1);
-        }
     }
     if (nmiss == 0) {
         struct dx_reply *r = merge(b, NULL);

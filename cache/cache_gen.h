@@ -16,6 +16,8 @@
  *   snapshot creates the group's record; when the map is full a record is evicted (CLOCK) and
  *   its shard's floor rises above it, which makes entries that depended on it stale: never
  *   wrong, only an extra miss.
+ * Every generation read also includes one cache-wide counter, so cache_gens_bump_all makes every
+ * snapshot stale at once (both counters only grow, so their sum changes whenever one does).
  */
 #ifndef CACHE_GEN_H
 #define CACHE_GEN_H
@@ -44,5 +46,10 @@ uint64_t cache_gens_snapshot(struct cache_gens *g, uint64_t h);
 uint64_t cache_gens_peek(struct cache_gens *g, uint64_t h);
 /* Makes every snapshot taken so far of the group stale. */
 void cache_gens_bump(struct cache_gens *g, uint64_t h);
+/* Makes every snapshot taken so far of every group stale (a write whose targets are unknown). */
+void cache_gens_bump_all(struct cache_gens *g);
+/* Bytes of the fine-group records (fixed at creation; the fixed-size coarse array of about
+ * 128 KiB is not included). */
+size_t cache_gens_bytes(const struct cache_gens *g);
 
 #endif

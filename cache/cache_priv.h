@@ -20,16 +20,29 @@ struct cJSON;
 #define CACHE_PSHARDS      64
 #define CACHE_SCHEMASHARDS 16
 #define CACHE_KEYNAME_MAX  256
+#define CACHE_WIDE_SLOTS   256
 
-/* Stored with every entry (the table's meta area). */
+/* The dependencies of a fill in flight, and the meta area of a Query/Scan entry. */
 struct cache_meta {
-    uint32_t item_off, item_len; /* item entries: the "Item" value inside the reply body */
+    uint16_t ck_len; /* item fills: length of the canonical key inside the item key */
     uint8_t ndeps;
-    uint8_t negative; /* item entries: "no such item" */
-    uint8_t pad[6];
-    uint64_t epoch;              /* the cache-wide generation (struct cache) */
+    uint8_t pad[5];
     uint64_t dep[CACHE_MAXDEPS]; /* group hashes (cache_gen.h) */
     uint64_t gen[CACHE_MAXDEPS]; /* their generations when the fetch started */
+};
+
+/*
+ * The meta area of an item entry, smaller (an item entry is mostly small): its three groups
+ * are computed again from the entry's key (table, canonical key) instead of being stored.
+ * The value of an item entry is the item's JSON map alone ({"Item": and } are added to a hit's
+ * reply), empty for "no such item".
+ */
+struct cache_imeta {
+    uint8_t negative;
+    uint8_t pad;
+    uint16_t ck_len;
+    uint32_t pad2;
+    uint64_t gen[3]; /* of cache__item_deps' three groups */
 };
 
 /* A table's key attribute names, learned from successful GetItem requests. */
@@ -53,6 +66,15 @@ struct cache_pshard {
 
 struct cache_schema_rec;
 
+/* Writes in flight, by group (cache_write.c): a write installs its new image only when no
+ * other write of the same item overlapped it. */
+struct cache_wnode;
+
+struct cache_wshard {
+    pthread_mutex_t mu;
+    struct cache_wnode *head;
+} __attribute__((aligned(64)));
+
 struct cache_schema_shard {
     pthread_mutex_t mu;
     struct cache_schema_rec *head;
@@ -65,14 +87,16 @@ struct cache {
     struct cache_gens *gens;
     struct cache_pshard pending[CACHE_PSHARDS];
     struct cache_schema_shard schema[CACHE_SCHEMASHARDS];
+    struct cache_wshard wflight[CACHE_PSHARDS];
+    /* table-wide writes started and in flight, by table slot; the last slot: cache-wide */
+    _Atomic uint64_t wide_started[CACHE_WIDE_SLOTS + 1], wide_inflight[CACHE_WIDE_SLOTS + 1];
     pthread_mutex_t wmu;
     struct cache_wrapper *wrappers;
 
     _Atomic uint64_t item_hits, item_misses, negative_hits, query_hits, query_misses;
+    _Atomic uint64_t scan_hits, scan_misses;
     _Atomic uint64_t coalesced, invalidations;
-    /* bumped by a write whose targets cannot be told (an unreadable PartiQL statement): every
-     * entry depends on it */
-    _Atomic uint64_t epoch;
+    _Atomic uint64_t write_images, write_negative, write_dropped;
     _Atomic uint64_t upstream[DX_OP__COUNT];
 };
 
@@ -108,10 +132,20 @@ int cache__current(struct cache *c, const struct cache_meta *m);
 /* The live, current entry for key (a reference the caller releases), or NULL. */
 struct cache_entry *cache__lookup(struct cache *c, const char *key, size_t klen, uint64_t hash);
 
-/* Stores an item entry for body (a GetItem reply: {"Item":...} or {}) unless m is stale.
- * Learns the table's key names (keynames may be NULL). */
+/* Item entries: "no such item"? */
+int cache__item_negative(const struct cache_entry *e);
+/* The item's JSON map ("" when negative); valid while e is referenced. */
+const char *cache__item_value(const struct cache_entry *e, size_t *len);
+/* A GetItem reply for the item entry e: {"Item":...} or {}. */
+struct dx_reply *cache__item_reply(const struct cache_entry *e);
+
+/* Stores an item entry for body (a GetItem reply: {"Item":...} or {}) unless m is stale. */
 void cache__item_store(struct cache *c, const char *key, size_t klen, uint64_t hash,
                        struct cache_meta *m, const char *body, size_t blen);
+/* Stores the item entry key -> item (the JSON map; ignored when negative) with m's
+ * generations, which the caller checked or took after its own write. */
+void cache__item_put(struct cache *c, const char *key, size_t klen, uint64_t hash,
+                     const struct cache_meta *m, int negative, const char *item, size_t ilen);
 void cache__schema_learn(struct cache *c, const char *t, size_t tl, const char *const *names,
                          size_t n);
 int cache__schema_get(struct cache *c, const char *t, size_t tl, struct cache_schema *out);
@@ -125,6 +159,10 @@ void cache__forward(struct cache_wrapper *w, const struct dx_call *call, dx_api_
 /* Writes and table changes, forwarded, then invalidated (cache_write.c). */
 void cache__write_through(struct cache_wrapper *w, const struct dx_call *call, dx_api_done_cb done,
                           void *arg);
+
+/* DescribeTable, forwarded; its answer teaches the cache the table's key names. */
+void cache__describe_table(struct cache_wrapper *w, const struct dx_call *call, dx_api_done_cb done,
+                           void *arg);
 
 /* BatchGetItem (cache_batch.c). */
 void cache__batch_get(struct cache_wrapper *w, const struct dx_call *call, dx_api_done_cb done,

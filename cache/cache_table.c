@@ -6,7 +6,14 @@
  * entries that outlive their removal while a reader still holds them. The table holds one
  * reference to each linked entry; removal (eviction, replacement, expiry, delete) drops it.
  * Bytes are charged per shard, so a shard never needs another shard's lock.
+ *
+ * Bytes are real memory: an entry is charged what the allocator actually reserved for it
+ * (malloc_usable_size: jemalloc's size class when ddax runs on jemalloc, glibc's chunk
+ * otherwise), and each shard's bucket array counts too, so the limit holds as memory, not as a
+ * sum of lengths. The charge is not stored: the allocator answers the same for the same block
+ * at removal.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -19,7 +26,6 @@ struct cache_entry {
     struct cache_entry *lprev, *lnext; /* LRU list, most recent at the head */
     uint64_t hash;
     uint64_t expire_ms; /* 0: never */
-    size_t charge;      /* bytes accounted to the shard */
     _Atomic uint32_t refs;
     uint32_t klen;
     uint32_t vlen;
@@ -35,7 +41,8 @@ struct shard {
     struct cache_entry **buckets;
     size_t nbuckets; /* power of two */
     size_t count;
-    size_t bytes;
+    size_t bytes;    /* the entries' */
+    size_t overhead; /* the bucket array's */
     size_t limit;
     struct cache_entry lru; /* sentinel: lru.lnext is the most recent */
     uint64_t evictions;
@@ -48,7 +55,13 @@ struct cache_table {
     struct shard *shards;
 };
 
-#define INITIAL_BUCKETS 256
+#define INITIAL_BUCKETS 64
+
+/* What the allocator reserved for p. */
+static size_t real_size(void *p)
+{
+    return malloc_usable_size(p);
+}
 
 static size_t meta_pad(size_t n)
 {
@@ -76,6 +89,7 @@ struct cache_table *cache_table_new(size_t max_bytes, unsigned nshards)
         pthread_mutex_init(&s->mu, NULL);
         s->nbuckets = INITIAL_BUCKETS;
         s->buckets = dx_calloc(s->nbuckets, sizeof(*s->buckets));
+        s->overhead = real_size(s->buckets);
         s->limit = max_bytes / n;
         s->lru.lnext = s->lru.lprev = &s->lru;
     }
@@ -97,6 +111,12 @@ const char *cache_entry_value(const struct cache_entry *e, size_t *len)
 {
     *len = e->vlen;
     return e->data + meta_pad(e->metalen) + e->klen;
+}
+
+const char *cache_entry_key(const struct cache_entry *e, size_t *len)
+{
+    *len = e->klen;
+    return e->data + meta_pad(e->metalen);
 }
 
 const void *cache_entry_meta(const struct cache_entry *e, size_t *len)
@@ -164,7 +184,7 @@ static void do_remove(struct shard *s, struct cache_entry **pp)
     *pp = e->hnext;
     lru_unlink(e);
     s->count--;
-    s->bytes -= e->charge;
+    s->bytes -= real_size(e);
     e->linked = 0;
     cache_entry_unref(e);
 }
@@ -194,6 +214,21 @@ static void do_grow(struct shard *s)
     dx_free(s->buckets);
     s->buckets = b;
     s->nbuckets = n;
+    s->overhead = real_size(b);
+}
+
+/* Evicts from the LRU tail (never keep) while the shard holds more than limit - need. */
+static void do_evict(struct shard *s, size_t need, const struct cache_entry *keep, uint64_t now_ms)
+{
+    while (s->bytes + s->overhead + need > s->limit && s->lru.lprev != &s->lru &&
+           s->lru.lprev != keep) {
+        struct cache_entry *victim = s->lru.lprev;
+        if (victim->expire_ms && victim->expire_ms <= now_ms)
+            s->expirations++;
+        else
+            s->evictions++;
+        do_remove_entry(s, victim);
+    }
 }
 
 /* --- public operations --- */
@@ -206,16 +241,15 @@ int cache_table_put(struct cache_table *t, uint64_t hash, const void *key, size_
     if (metalen > 255 || klen > UINT32_MAX || vlen > UINT32_MAX)
         return DX_EINVAL;
     size_t datalen = meta_pad(metalen) + klen + vlen + 1;
-    size_t charge = sizeof(struct cache_entry) + datalen;
-    if (charge > s->limit)
-        return DX_EFULL;
+    if (sizeof(struct cache_entry) + datalen > s->limit / 2)
+        return DX_EFULL; /* one entry may not take more than half a shard */
 
     /* Build the entry outside the lock: the copy is the expensive part. */
     struct cache_entry *e = dx_malloc(sizeof(*e) + datalen);
+    size_t charge = real_size(e);
     memset(e, 0, sizeof(*e));
     e->hash = hash;
     e->expire_ms = expire_ms;
-    e->charge = charge;
     atomic_init(&e->refs, 1);
     e->klen = (uint32_t)klen;
     e->vlen = (uint32_t)vlen;
@@ -230,14 +264,7 @@ int cache_table_put(struct cache_table *t, uint64_t hash, const void *key, size_
     struct cache_entry **pp = do_find(s, hash, key, klen);
     if (*pp)
         do_remove(s, pp);
-    while (s->bytes + charge > s->limit && s->lru.lprev != &s->lru) {
-        struct cache_entry *victim = s->lru.lprev;
-        if (victim->expire_ms && victim->expire_ms <= now_ms)
-            s->expirations++;
-        else
-            s->evictions++;
-        do_remove_entry(s, victim);
-    }
+    do_evict(s, charge, NULL, now_ms);
     pp = do_find(s, hash, key, klen); /* removals may have reordered the chain */
     e->hnext = *pp;
     *pp = e;
@@ -245,8 +272,10 @@ int cache_table_put(struct cache_table *t, uint64_t hash, const void *key, size_
     e->linked = 1;
     s->count++;
     s->bytes += charge;
-    if (s->count > s->nbuckets)
+    if (s->count > 2 * s->nbuckets) { /* chains of two on average: 4 to 8 bytes an entry */
         do_grow(s);
+        do_evict(s, 0, e, now_ms); /* the larger bucket array counts too */
+    }
     pthread_mutex_unlock(&s->mu);
     return DX_OK;
 }
@@ -302,7 +331,7 @@ void cache_table_stats(struct cache_table *t, struct cache_table_stats *out)
         struct shard *s = &t->shards[i];
         pthread_mutex_lock(&s->mu);
         out->entries += s->count;
-        out->bytes += s->bytes;
+        out->bytes += s->bytes + s->overhead;
         out->evictions += s->evictions;
         out->expirations += s->expirations;
         pthread_mutex_unlock(&s->mu);

@@ -30,8 +30,8 @@ void cache_table_free(struct cache_table *t);
  * Stores key -> value (both copied) with meta (copied; metalen <= 255) and expiry time
  * expire_ms (0: never), replacing an entry with the same key. hash must be a hash of the key
  * (the same for every call with that key). Evicts least recently used entries of the shard
- * until the new one fits. Returns DX_OK, or DX_EFULL when the entry alone exceeds the shard's
- * budget (nothing stored).
+ * until the new one fits. Returns DX_OK, or DX_EFULL when the entry alone would take more than
+ * half the shard's budget (nothing stored).
  */
 int cache_table_put(struct cache_table *t, uint64_t hash, const void *key, size_t klen,
                     const void *value, size_t vlen, const void *meta, size_t metalen,
@@ -52,12 +52,15 @@ void cache_entry_ref(struct cache_entry *e);
 void cache_entry_unref(struct cache_entry *e);
 /* The value bytes (followed by a NUL not counted in *len); valid while referenced. */
 const char *cache_entry_value(const struct cache_entry *e, size_t *len);
+/* The key bytes; valid while referenced. */
+const char *cache_entry_key(const struct cache_entry *e, size_t *len);
 /* The meta bytes (8-byte aligned); valid while referenced. */
 const void *cache_entry_meta(const struct cache_entry *e, size_t *len);
 
 struct cache_table_stats {
     uint64_t entries;
-    uint64_t bytes; /* accounted bytes: entry header, meta, key and value */
+    uint64_t bytes; /* memory held: each entry's allocation (header, meta, key, value, as the
+                     * allocator rounded it) and the bucket arrays */
     uint64_t evictions;
     uint64_t expirations;
 };

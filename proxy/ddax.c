@@ -519,6 +519,9 @@ int main(int argc, char **argv)
     }
     struct cache *cache = NULL;
     if (!strcmp(a.command, "serve") || proxy) {
+        /* Passthrough: the upstream checks the client's signature over the body, so the cache
+         * must forward bodies unchanged. */
+        a.cache.bodies_signed = proxy && !a.resign;
         if (cache_new(&a.cache, &cache) != DX_OK) {
             fprintf(stderr, "ddax: invalid cache options\n");
             be_close(be);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "cache.h"
 #include "px_metrics.h"
+#include "px_upstream.h"
 
 /* id, name, type, help */
 #define PX_METRICS(X)                                                                              \
@@ -25,6 +26,9 @@
       "Time from request framed to response queued, by operation.")                                \
     X(CONNS, "ddax_ClientConnections", "gauge",                                                    \
       "Client connections open now (DAX ClientConnections).")                                      \
+    X(UPFAIL, "ddax_upstream_failures_total", "counter",                                           \
+      "Failed calls to the upstream endpoint (ddax proxy), by kind: timeout, connect, 5xx, "       \
+      "transport.")                                                                                \
     X(ITEM_HITS, "ddax_ItemCacheHits", "counter",                                                  \
       "GetItem and BatchGetItem keys answered from the item cache (DAX ItemCacheHits).")           \
     X(ITEM_MISSES, "ddax_ItemCacheMisses", "counter",                                              \
@@ -32,15 +36,23 @@
     X(NEG_HITS, "ddax_item_cache_negative_hits_total", "counter",                                  \
       "Item cache hits that answered 'no such item'.")                                             \
     X(QUERY_HITS, "ddax_QueryCacheHits", "counter",                                                \
-      "Query and Scan pages answered from the query cache (DAX QueryCacheHits and "                \
-      "ScanCacheHits together).")                                                                  \
+      "Query pages answered from the query cache (DAX QueryCacheHits).")                           \
     X(QUERY_MISSES, "ddax_QueryCacheMisses", "counter",                                            \
-      "Query and Scan pages fetched from the backing store (DAX QueryCacheMisses and "             \
-      "ScanCacheMisses together).")                                                                \
+      "Query pages fetched from the backing store (DAX QueryCacheMisses).")                        \
+    X(SCAN_HITS, "ddax_ScanCacheHits", "counter",                                                  \
+      "Scan pages answered from the query cache (DAX ScanCacheHits).")                             \
+    X(SCAN_MISSES, "ddax_ScanCacheMisses", "counter",                                              \
+      "Scan pages fetched from the backing store (DAX ScanCacheMisses).")                          \
     X(COALESCED, "ddax_coalesced_requests_total", "counter",                                       \
       "Cache misses that waited for an identical request already in flight.")                      \
     X(INVALIDATIONS, "ddax_cache_invalidations_total", "counter",                                  \
       "Writes and table changes that dropped cached entries.")                                     \
+    X(WRITE_IMAGES, "ddax_cache_write_images_total", "counter",                                    \
+      "New item images cached by writes (PutItem, UpdateItem, BatchWriteItem).")                   \
+    X(WRITE_NEGATIVE, "ddax_cache_write_negative_total", "counter",                                \
+      "'No such item' entries cached by deletes (DeleteItem, BatchWriteItem).")                    \
+    X(WRITE_DROPPED, "ddax_cache_write_dropped_total", "counter",                                  \
+      "Items written whose new image was not known exactly: the entry was dropped instead.")       \
     X(EVICTIONS, "ddax_cache_evictions_total", "counter",                                          \
       "Cache entries evicted for memory (DAX EvictedSize counts bytes; this counts entries).")     \
     X(ENTRIES, "ddax_cache_entries", "gauge", "Entries in the cache now.")                         \
@@ -181,6 +193,13 @@ void px_metrics_write(struct px_metrics_worker *const *w, size_t n, struct dx_bu
         conns += __atomic_load_n(&w[i]->connections, __ATOMIC_RELAXED);
     head(out, M_CONNS);
     dx_buf_printf(out, "%s %lld\n", metrics[M_CONNS].name, (long long)conns);
+    uint64_t fails[PX_UPFAIL__COUNT];
+    if (px_upstream_failures(fails)) {
+        head(out, M_UPFAIL);
+        for (int k = 0; k < PX_UPFAIL__COUNT; k++)
+            dx_buf_printf(out, "%s{kind=\"%s\"} %llu\n", metrics[M_UPFAIL].name,
+                          px_upstream_failure_name(k), (unsigned long long)fails[k]);
+    }
 }
 
 static void one(struct dx_buf *out, enum metric_id id, uint64_t v)
@@ -196,8 +215,13 @@ void px_metrics_write_cache(const struct cache_stats *s, struct dx_buf *out)
     one(out, M_NEG_HITS, s->negative_hits);
     one(out, M_QUERY_HITS, s->query_hits);
     one(out, M_QUERY_MISSES, s->query_misses);
+    one(out, M_SCAN_HITS, s->scan_hits);
+    one(out, M_SCAN_MISSES, s->scan_misses);
     one(out, M_COALESCED, s->coalesced);
     one(out, M_INVALIDATIONS, s->invalidations);
+    one(out, M_WRITE_IMAGES, s->write_images);
+    one(out, M_WRITE_NEGATIVE, s->write_negative);
+    one(out, M_WRITE_DROPPED, s->write_dropped);
     one(out, M_EVICTIONS, s->evictions);
     one(out, M_ENTRIES, s->entries);
     one(out, M_BYTES, s->bytes);

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,57 @@ struct px_upstream {
 };
 
 static uint64_t next_id = 1;
+
+/* --- failure counts and their log lines (px_upstream.h) --- */
+
+static _Atomic uint64_t failures[PX_UPFAIL__COUNT];
+static _Atomic int any_upstream;
+static pthread_mutex_t flog_mu = PTHREAD_MUTEX_INITIALIZER;
+static time_t flog_sec;       /* the second being counted */
+static unsigned flog_lines;   /* lines logged in it */
+static uint64_t flog_dropped; /* lines not logged since the last summary */
+
+const char *px_upstream_failure_name(enum px_upstream_failure kind)
+{
+    static const char *const names[PX_UPFAIL__COUNT] = {"timeout", "connect", "5xx", "transport"};
+    return (unsigned)kind < PX_UPFAIL__COUNT ? names[kind] : "unknown";
+}
+
+int px_upstream_failures(uint64_t out[PX_UPFAIL__COUNT])
+{
+    for (int i = 0; i < PX_UPFAIL__COUNT; i++)
+        out[i] = atomic_load_explicit(&failures[i], memory_order_relaxed);
+    return atomic_load_explicit(&any_upstream, memory_order_relaxed);
+}
+
+void px_upstream_failure_note(enum px_upstream_failure kind, const char *what)
+{
+    if ((unsigned)kind < PX_UPFAIL__COUNT)
+        atomic_fetch_add_explicit(&failures[kind], 1, memory_order_relaxed);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t dropped = 0;
+    int log = 0;
+    pthread_mutex_lock(&flog_mu);
+    if (ts.tv_sec != flog_sec) {
+        flog_sec = ts.tv_sec;
+        flog_lines = 0;
+        dropped = flog_dropped;
+        flog_dropped = 0;
+    }
+    if (flog_lines < PX_UPSTREAM_LOG_PER_SEC) {
+        flog_lines++;
+        log = 1;
+    } else {
+        flog_dropped++;
+    }
+    pthread_mutex_unlock(&flog_mu);
+    if (dropped)
+        dx_warn("upstream: %llu more failures were not logged (at most %d lines a second)",
+                (unsigned long long)dropped, PX_UPSTREAM_LOG_PER_SEC);
+    if (log)
+        dx_warn("upstream %s (%s)", what, px_upstream_failure_name(kind));
+}
 static __thread struct event_base *tl_base;
 static __thread struct up_pool *tl_pool;
 static __thread uint64_t tl_pool_id;
@@ -389,11 +441,18 @@ static void req_finish(struct up_req *r, struct dx_reply *reply)
     done(reply, arg);
 }
 
-static void req_fail(struct up_req *r, int unavailable, const char *reason)
+/* kind PX_UPFAIL__COUNT: not the upstream's failure (shutting down): logged, not counted. */
+static void req_fail(struct up_req *r, int unavailable, const char *reason,
+                     enum px_upstream_failure kind)
 {
     struct px_upstream *u = r->pool->u;
-    dx_warn("upstream %s: %s %s (answered %d)", u->url, dx_op_name(r->op), reason,
-            unavailable ? 503 : 500);
+    char what[640];
+    snprintf(what, sizeof(what), "%s: %s %s (answered %d)", u->url, dx_op_name(r->op), reason,
+             unavailable ? 503 : 500);
+    if (kind == PX_UPFAIL__COUNT)
+        dx_warn("upstream %s", what);
+    else
+        px_upstream_failure_note(kind, what);
     struct dx_reply *reply =
         unavailable ? dx_reply_errorf(DX_E_SERVICE_UNAVAILABLE, "Service unavailable")
                     : dx_reply_errorf(DX_E_INTERNAL_SERVER_ERROR,
@@ -484,6 +543,14 @@ static void conn_answered(struct up_conn *c, int status, const char *body, size_
     } else {
         conn_free(c);
     }
+    if (status >= 500) {
+        /* passed on as sent; counted and logged with the start of its body (the __type) */
+        char what[640];
+        int n = blen > 200 ? 200 : (int)blen;
+        snprintf(what, sizeof(what), "%s: %s answered %d %.*s", p->u->url, dx_op_name(r->op),
+                 status, n, copy);
+        px_upstream_failure_note(PX_UPFAIL_5XX, what);
+    }
     req_finish(r, dx_reply_new(status, copy, blen));
 }
 
@@ -512,7 +579,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
         if (rr == PX_UPRESP_ERROR) {
             struct up_req *r = conn_detach(c);
             conn_free(c);
-            req_fail(r, 0, "sent a malformed HTTP response");
+            req_fail(r, 0, "sent a malformed HTTP response", PX_UPFAIL_TRANSPORT);
             return;
         }
         c->head_done = 1;
@@ -527,7 +594,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
         if (cr == PX_HTTP_ERROR) {
             struct up_req *r = conn_detach(c);
             conn_free(c);
-            req_fail(r, 0, "sent a malformed chunked body");
+            req_fail(r, 0, "sent a malformed chunked body", PX_UPFAIL_TRANSPORT);
             return;
         }
         size_t blen;
@@ -606,7 +673,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
         req_start(r, 1);
         return;
     }
-    req_fail(r, unavailable, reason);
+    req_fail(r, unavailable, reason, unavailable ? PX_UPFAIL_CONNECT : PX_UPFAIL_TRANSPORT);
 }
 
 static void req_timeout_cb(evutil_socket_t fd, short what, void *arg)
@@ -624,7 +691,7 @@ static void req_timeout_cb(evutil_socket_t fd, short what, void *arg)
              : r->pool->u->tls ? "no connection (TCP and TLS handshake)"
                                : "no connection",
              r->pool->u->timeout_ms);
-    req_fail(r, unavailable, reason);
+    req_fail(r, unavailable, reason, PX_UPFAIL_TIMEOUT);
 }
 
 /* Sends r on an idle connection (unless fresh) or a new one. */
@@ -652,7 +719,7 @@ static void req_start(struct up_req *r, int fresh)
     if (!c)
         c = conn_new(p);
     if (!c) {
-        req_fail(r, 1, "cannot create a connection");
+        req_fail(r, 1, "cannot create a connection", PX_UPFAIL_CONNECT);
         return;
     }
     c->req = r;
@@ -961,6 +1028,7 @@ int px_upstream_new(const struct px_upstream_options *o, struct px_upstream **ou
     u->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
     u->max_idle = o->max_idle_conns > 0 ? o->max_idle_conns : 64;
     u->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_SEQ_CST);
+    atomic_store(&any_upstream, 1);
     pthread_mutex_init(&u->mu, NULL);
     *out = u;
     return DX_OK;
@@ -978,7 +1046,7 @@ void px_upstream_free(struct px_upstream *u)
             struct up_req *r = conn_detach(c);
             conn_free(c);
             if (r)
-                req_fail(r, 1, "shutting down");
+                req_fail(r, 1, "shutting down", PX_UPFAIL__COUNT);
         }
         dx_free(p);
         p = next;

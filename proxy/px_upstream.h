@@ -75,6 +75,32 @@ struct dx_api px_upstream_api(struct px_upstream *u);
  * (tests, tools). NULL: back to the worker's. */
 void px_upstream_use_base(struct event_base *base);
 
+/*
+ * Upstream failures, counted by kind for GET /metrics (ddax_upstream_failures_total): no answer
+ * in time (timeout), no connection (connect: refused, unreachable, TLS handshake or certificate
+ * rejected), an answer with a 5xx status (5xx), a connection lost or a malformed answer
+ * (transport). Each failure is also logged once (a warning), at most PX_UPSTREAM_LOG_PER_SEC
+ * lines a second; the lines left out are counted in one line logged with the next failure of a
+ * later second. The counters are process-wide (one upstream per process in practice).
+ */
+enum px_upstream_failure {
+    PX_UPFAIL_TIMEOUT,
+    PX_UPFAIL_CONNECT,
+    PX_UPFAIL_5XX,
+    PX_UPFAIL_TRANSPORT,
+    PX_UPFAIL__COUNT
+};
+#define PX_UPSTREAM_LOG_PER_SEC 10
+
+/* "timeout", "connect", "5xx", "transport". */
+const char *px_upstream_failure_name(enum px_upstream_failure kind);
+/* Fills out with the counts since start; returns 0 (out zeroed) when no upstream client was
+ * ever created in this process (serve, backend), 1 otherwise. Any thread. */
+int px_upstream_failures(uint64_t out[PX_UPFAIL__COUNT]);
+/* Counts one failure of kind and logs the line "upstream <what>" (rate-limited as above).
+ * Used by the client itself; exposed for tests. */
+void px_upstream_failure_note(enum px_upstream_failure kind, const char *what);
+
 /* HTTP/1.1 response framing: a pure function over a buffer. */
 enum px_upresp_result { PX_UPRESP_DONE = 0, PX_UPRESP_AGAIN = 1, PX_UPRESP_ERROR = -1 };
 

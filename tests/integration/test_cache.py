@@ -109,13 +109,15 @@ def start(stack, kind, *proxy_opts):
     return make_client(stack.proxy.url), make_client(stack.upstream_url)
 
 
-def create_table(client, range_key=False):
-    name = unique_name("cache")
+def create_table(client, range_key=False, name=None, sk_type="S"):
+    """An on-demand table keyed by pk (S) and, with range_key, sk (of sk_type); waits until
+    it is ACTIVE."""
+    name = name or unique_name("cache")
     ks = [{"AttributeName": "pk", "KeyType": "HASH"}]
     ad = [{"AttributeName": "pk", "AttributeType": "S"}]
     if range_key:
         ks.append({"AttributeName": "sk", "KeyType": "RANGE"})
-        ad.append({"AttributeName": "sk", "AttributeType": "S"})
+        ad.append({"AttributeName": "sk", "AttributeType": sk_type})
     client.create_table(TableName=name, KeySchema=ks, AttributeDefinitions=ad,
                         BillingMode="PAY_PER_REQUEST")
     wait_active(client, name)

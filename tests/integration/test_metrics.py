@@ -107,7 +107,10 @@ def test_scrape_is_prometheus_text_without_auth(metrics_url):
 
 def test_get_item_twice_misses_then_hits(metrics_url, ddb, make_table):
     table = make_table()
-    ddb.put_item(TableName=table, Item={"pk": {"S": "a"}, "v": {"N": "1"}})
+    # ALL_OLD: the cache does not learn the new image from this write (a Put would put it in
+    # the cache at once), so the first read is a miss.
+    ddb.update_item(TableName=table, Key={"pk": {"S": "a"}}, UpdateExpression="SET v = :v",
+                    ExpressionAttributeValues={":v": {"N": "1"}}, ReturnValues="ALL_OLD")
     m0 = scrape(metrics_url)
     ddb.get_item(TableName=table, Key={"pk": {"S": "a"}})
     m1 = scrape(metrics_url)

@@ -135,9 +135,62 @@ static inline struct dx_reply *handle(enum dx_op op, cJSON *req)
     case DX_OP_PutItem:
         store_put(table, attr(req, "Item"));
         return reply_str(200, "{}");
-    case DX_OP_UpdateItem:
-    case DX_OP_DeleteItem:
+    case DX_OP_UpdateItem: {
+        /* "SET v = :v" when :v is given; ReturnValues ALL_NEW / ALL_OLD honoured */
+        cJSON *rec = find(table, attr(req, "Key"));
+        cJSON *old = rec ? cJSON_Duplicate(attr(rec, "item"), 1) : NULL;
+        cJSON *item = old ? cJSON_Duplicate(old, 1) : cJSON_Duplicate(attr(req, "Key"), 1);
+        const cJSON *v = attr(attr(req, "ExpressionAttributeValues"), ":v");
+        if (v) {
+            cJSON_DeleteItemFromObjectCaseSensitive(item, "v");
+            cJSON_AddItemToObject(item, "v", cJSON_Duplicate(v, 1));
+        }
+        store_put(table, item);
+        const cJSON *rv = attr(req, "ReturnValues");
+        cJSON *out = cJSON_CreateObject();
+        if (rv && strcmp(rv->valuestring, "ALL_NEW") == 0)
+            cJSON_AddItemToObject(out, "Attributes", cJSON_Duplicate(item, 1));
+        else if (rv && strcmp(rv->valuestring, "ALL_OLD") == 0 && old)
+            cJSON_AddItemToObject(out, "Attributes", cJSON_Duplicate(old, 1));
+        cJSON_AddItemToObject(out, "ConsumedCapacity", cJSON_CreateObject());
+        cJSON_Delete(old);
+        cJSON_Delete(item);
+        return reply_json(out);
+    }
+    case DX_OP_DeleteItem: {
+        cJSON *rec = find(table, attr(req, "Key"));
+        if (rec)
+            cJSON_Delete(cJSON_DetachItemViaPointer(F.items, rec));
         return reply_str(200, "{}");
+    }
+    case DX_OP_BatchWriteItem: {
+        /* Puts whose pk starts with "unp" come back unprocessed */
+        cJSON *out = cJSON_CreateObject();
+        cJSON *unp = cJSON_AddObjectToObject(out, "UnprocessedItems");
+        const cJSON *tab;
+        cJSON_ArrayForEach(tab, attr(req, "RequestItems"))
+        {
+            const cJSON *r;
+            cJSON_ArrayForEach(r, tab)
+            {
+                const cJSON *put = attr(r, "PutRequest"), *del = attr(r, "DeleteRequest");
+                const cJSON *pk = put ? attr(attr(attr(put, "Item"), "pk"), "S") : NULL;
+                if (pk && strncmp(pk->valuestring, "unp", 3) == 0) {
+                    cJSON *u = cJSON_GetObjectItemCaseSensitive(unp, tab->string);
+                    if (!u)
+                        u = cJSON_AddArrayToObject(unp, tab->string);
+                    cJSON_AddItemToArray(u, cJSON_Duplicate(r, 1));
+                } else if (put) {
+                    store_put(tab->string, attr(put, "Item"));
+                } else if (del) {
+                    cJSON *rec = find(tab->string, attr(del, "Key"));
+                    if (rec)
+                        cJSON_Delete(cJSON_DetachItemViaPointer(F.items, rec));
+                }
+            }
+        }
+        return reply_json(out);
+    }
     case DX_OP_Query:
     case DX_OP_Scan: {
         const cJSON *p = attr(attr(req, "ExpressionAttributeValues"), ":p");

@@ -159,10 +159,38 @@ static void test_batch_projection_without_key(void **state)
     stop();
 }
 
+/* When the inner implementation checks the client's signature over the body (a pass-through
+ * proxy), a batch with both hits and misses goes whole, unchanged, and is answered from the
+ * inner reply; a batch of hits only is still answered from the cache. */
+static void test_batch_bodies_signed(void **state)
+{
+    struct cache_options o;
+    cache_options_init(&o);
+    o.bodies_signed = 1;
+    start(&o);
+    call(DX_OP_PutItem, PUT_KEY("a"), NULL, 0);
+    call(DX_OP_PutItem, PUT_KEY("b"), NULL, 0);
+    call(DX_OP_GetItem, GET_A, NULL, 0); /* a is cached */
+    const char *bg = "{\"RequestItems\":{\"T\":{\"Keys\":[{\"pk\":{\"S\":\"a\"}},{\"pk\":{\"S\":"
+                     "\"b\"}}]}}}";
+    char b[2048];
+    assert_int_equal(call(DX_OP_BatchGetItem, bg, b, sizeof(b)), 200);
+    assert_int_equal(inner(DX_OP_BatchGetItem), 1);
+    assert_string_equal(F.last_body, bg); /* byte for byte */
+    assert_non_null(strstr(b, "\"v\":{\"S\":\"a\"}"));
+    assert_non_null(strstr(b, "\"v\":{\"S\":\"b\"}"));
+    /* both are cached now: no inner call */
+    assert_int_equal(call(DX_OP_BatchGetItem, bg, b, sizeof(b)), 200);
+    assert_int_equal(inner(DX_OP_BatchGetItem), 1);
+    assert_non_null(strstr(b, "\"v\":{\"S\":\"b\"}"));
+    stop();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_partial_hits),
+        cmocka_unit_test(test_batch_bodies_signed),
         cmocka_unit_test(test_batch_unprocessed_not_cached),
         cmocka_unit_test(test_batch_passthrough),
         cmocka_unit_test(test_batch_two_tables),

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include "cache.h"
 #include "px_metrics.h"
+#include "px_upstream.h"
 
 /* The value of the sample line starting with `series ` (name plus labels), or -1. */
 static double sample(const char *text, const char *series)
@@ -164,6 +165,11 @@ static void test_cache_figures(void **state)
     s.item_misses = 3;
     s.query_hits = 2;
     s.query_misses = 5;
+    s.scan_hits = 6;
+    s.scan_misses = 8;
+    s.write_images = 11;
+    s.write_negative = 12;
+    s.write_dropped = 13;
     s.coalesced = 1;
     s.evictions = 4;
     s.entries = 9;
@@ -180,6 +186,11 @@ static void test_cache_figures(void **state)
         {"ddax_ItemCacheMisses", "counter", 3},
         {"ddax_QueryCacheHits", "counter", 2},
         {"ddax_QueryCacheMisses", "counter", 5},
+        {"ddax_ScanCacheHits", "counter", 6},
+        {"ddax_ScanCacheMisses", "counter", 8},
+        {"ddax_cache_write_images_total", "counter", 11},
+        {"ddax_cache_write_negative_total", "counter", 12},
+        {"ddax_cache_write_dropped_total", "counter", 13},
         {"ddax_coalesced_requests_total", "counter", 1},
         {"ddax_cache_evictions_total", "counter", 4},
         {"ddax_cache_entries", "gauge", 9},
@@ -196,6 +207,39 @@ static void test_cache_figures(void **state)
     dx_buf_deinit(&b);
 }
 
+/* Upstream failures: absent from the scrape until an upstream client exists, then one series
+ * per kind, counting every failure even when the log lines are rate-limited. */
+static void test_upstream_failures(void **state)
+{
+    struct dx_buf b = DX_BUF_INIT;
+    uint64_t f[PX_UPFAIL__COUNT];
+    if (!px_upstream_failures(f)) {
+        px_metrics_write(NULL, 0, &b);
+        dx_buf_putc(&b, '\0');
+        assert_null(strstr(b.p, "ddax_upstream_failures_total"));
+        dx_buf_reset(&b);
+    }
+    struct px_upstream_options o = {.url = "http://127.0.0.1:9"};
+    struct px_upstream *u;
+    assert_int_equal(px_upstream_new(&o, &u), 0);
+    for (int i = 0; i < 3; i++)
+        px_upstream_failure_note(PX_UPFAIL_TIMEOUT, "test: timeout");
+    for (int i = 0; i < 2 * PX_UPSTREAM_LOG_PER_SEC; i++) /* a flood: logged in part */
+        px_upstream_failure_note(PX_UPFAIL_5XX, "test: 5xx");
+    px_upstream_failure_note(PX_UPFAIL_CONNECT, "test: connect");
+    px_metrics_write(NULL, 0, &b);
+    dx_buf_putc(&b, '\0');
+    assert_int_equal(count_lines(b.p, "# TYPE ddax_upstream_failures_total counter"), 1);
+    assert_int_equal(sample(b.p, "ddax_upstream_failures_total{kind=\"timeout\"}"), 3);
+    assert_int_equal(sample(b.p, "ddax_upstream_failures_total{kind=\"5xx\"}"),
+                     2 * PX_UPSTREAM_LOG_PER_SEC);
+    assert_int_equal(sample(b.p, "ddax_upstream_failures_total{kind=\"connect\"}"), 1);
+    assert_int_equal(sample(b.p, "ddax_upstream_failures_total{kind=\"transport\"}"), 0);
+    assert_string_equal(px_upstream_failure_name(PX_UPFAIL_TRANSPORT), "transport");
+    px_upstream_free(u);
+    dx_buf_deinit(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_workers_are_summed),
         cmocka_unit_test(test_histogram_cumulative),
         cmocka_unit_test(test_cache_figures),
+        cmocka_unit_test(test_upstream_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
