@@ -89,12 +89,18 @@ static int query_get(struct px_str q, const char *key, struct px_str *val)
     return 0;
 }
 
-/* Authorization: "<algorithm> k=v, k=v ..." split on ',' and ' ' after the algorithm; whether
- * the last k has a non-empty v (the text up to a further '='), as DynamoDB reads it. */
-static int auth_has(struct px_str auth, const char *key)
+/* The Authorization parameters DynamoDB requires, in the order its message lists them. */
+static const char *const auth_params[] = {"Credential", "Signature", "SignedHeaders"};
+#define N_AUTH_PARAMS (sizeof(auth_params) / sizeof(auth_params[0]))
+
+/* Authorization: "<algorithm> k=v, k=v ..." split on ',' and ' ' after the algorithm. For each
+ * of auth_params, whether its last occurrence has a non-empty v (the text up to a further
+ * '='), as DynamoDB reads it. One pass: this runs for every request. */
+static void auth_scan(struct px_str auth, int found[N_AUTH_PARAMS])
 {
-    size_t klen = strlen(key), i = 0;
-    int found = 0;
+    size_t i = 0;
+    for (size_t k = 0; k < N_AUTH_PARAMS; k++)
+        found[k] = 0;
     while (i < auth.len && auth.p[i] != ',' && auth.p[i] != ' ')
         i++; /* the algorithm */
     while (i < auth.len) {
@@ -109,10 +115,14 @@ static int auth_has(struct px_str auth, const char *key)
             tok++, n--;
         while (n && tok[n - 1] == '\t')
             n--;
-        if (n >= klen + 1 && memcmp(tok, key, klen) == 0 && tok[klen] == '=')
-            found = n > klen + 1 && tok[klen + 1] != '=';
+        const char *eq = n ? memchr(tok, '=', n) : NULL;
+        if (!eq)
+            continue;
+        size_t klen = (size_t)(eq - tok);
+        for (size_t k = 0; k < N_AUTH_PARAMS; k++)
+            if (strlen(auth_params[k]) == klen && memcmp(tok, auth_params[k], klen) == 0)
+                found[k] = n > klen + 1 && tok[klen + 1] != '=';
     }
-    return found;
 }
 
 /* Returns 1 when the request may proceed, 0 with *out set to the error answer. */
@@ -137,10 +147,12 @@ static int check_auth(const struct px_http_req *req, struct px_verdict *out)
     }
     struct dx_buf msg = DX_BUF_INIT;
     if (header) {
-        static const char *const params[] = {"Credential", "Signature", "SignedHeaders"};
-        for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
-            if (!auth_has(auth, params[i]))
-                dx_buf_printf(&msg, "Authorization header requires '%s' parameter. ", params[i]);
+        int found[N_AUTH_PARAMS];
+        auth_scan(auth, found);
+        for (size_t i = 0; i < N_AUTH_PARAMS; i++)
+            if (!found[i])
+                dx_buf_printf(&msg, "Authorization header requires '%s' parameter. ",
+                              auth_params[i]);
         if (!req->amz_date.len && !req->date.len)
             dx_buf_puts(&msg, "Authorization header requires existence of either a 'X-Amz-Date' "
                               "or a 'Date' header. ");
