@@ -102,39 +102,11 @@ static enum ret_values parse_ret_values(const char *s)
     return RV_NONE;
 }
 
-/*
- * The table named in the request (a reference in *t) and the request's parsed expressions.
- * DynamoDB validates expressions before it looks the table up, so for a missing table an
- * invalid expression is still reported as such; otherwise ResourceNotFoundException. Tables
- * being created or deleted are not found, as in DynamoDB.
- */
-static int table_and_exprs(struct be_req *r, struct be_table **out, struct be_exprs **x)
-{
-    struct be_table *t = be_catalog_get(r->be->catalog, dx_json_str(r->json, "TableName"));
-    if (t && t->status &&
-        (strcmp(t->status, "CREATING") == 0 || strcmp(t->status, "DELETING") == 0)) {
-        be_table_unref(t);
-        t = NULL;
-    }
-    *out = t;
-    int rc = be_exprs_parse(&r->arena, r->op, r->json, t, x, &r->err);
-    if (rc != DX_OK || t)
-        return rc;
-    return dx_error_set(&r->err, DX_E_RESOURCE_NOT_FOUND, "Requested resource not found");
-}
-
 /* The request's AttributeValue map member `name` (already type-checked as an object). */
 static int av_map_param(struct be_req *r, const char *name, struct dx_av **out)
 {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(r->json, name);
     return dx_av_map_from_json(&r->arena, j, out, &r->err);
-}
-
-/* Copies the storage key into the arena (it must outlive the handler's buffer). */
-static void keep_key(struct be_req *r, struct item_op *op, struct dx_buf *kb)
-{
-    op->skey = dx_arena_memdup(&r->arena, kb->p, kb->len);
-    op->skeylen = kb->len;
 }
 
 static int is_empty_map(const struct dx_av *m)
@@ -257,18 +229,32 @@ static int write_prepare(struct be_req *r, struct item_op *op)
     const char *metrics = dx_json_str(r->json, "ReturnItemCollectionMetrics");
     op->metrics = metrics && strcmp(metrics, "SIZE") == 0;
 
-    int rc = table_and_exprs(r, &op->t, &op->x);
+    int rc = be__table_and_exprs(r, &op->t, &op->x);
     if (op->t)
         op->table_id = op->t->id;
     return rc;
 }
 
-static int submit(struct be_req *r, struct item_op *op, int (*apply)(struct be_req *, MDB_txn *))
+/* The end of a write's validation. With rc DX_OK the storage key built in kb goes with op to
+ * the writer, whose apply finishes the request; otherwise the table reference is dropped and
+ * rc (the error) returned. kb is released either way. */
+static int submit(struct be_req *r, struct item_op *op, int rc, struct dx_buf *kb,
+                  int (*apply)(struct be_req *, MDB_txn *))
 {
+    if (rc == DX_OK) {
+        /* The key must outlive kb: into the request's arena. */
+        op->skey = dx_arena_memdup(&r->arena, kb->p, kb->len);
+        op->skeylen = kb->len;
+    }
+    dx_buf_deinit(kb);
     r->state = op;
+    if (rc != DX_OK) {
+        op_unref(r, rc);
+        return rc;
+    }
     r->apply = apply;
     r->after_commit = op_unref;
-    int rc = be_req_submit(r);
+    rc = be_req_submit(r);
     if (rc != DX_PENDING)
         op_unref(r, rc); /* not queued: after_commit will not run */
     return rc;
@@ -295,7 +281,7 @@ int be_op_GetItem(struct be_req *r)
     if (rc != DX_OK)
         goto out;
     int level = be__item_capacity_level(dx_json_str(r->json, "ReturnConsumedCapacity"));
-    rc = table_and_exprs(r, &t, &x);
+    rc = be__table_and_exprs(r, &t, &x);
     if (rc != DX_OK)
         goto out;
     rc = be_key_from_key(t, key, &kb, &r->err);
@@ -377,37 +363,20 @@ int be_op_PutItem(struct be_req *r)
     struct dx_buf kb = DX_BUF_INIT;
 
     int rc = be__item_validate(r, put_params, N_OF(put_params));
-    if (rc != DX_OK)
-        goto fail;
-    rc = av_map_param(r, "Item", &op->item);
-    if (rc != DX_OK)
-        goto fail;
-    rc = check_return_old_only(r);
-    if (rc != DX_OK)
-        goto fail;
-    if (dx_av_item_size(op->item) > BE_ITEM_MAX_SIZE) {
+    if (rc == DX_OK)
+        rc = av_map_param(r, "Item", &op->item);
+    if (rc == DX_OK)
+        rc = check_return_old_only(r);
+    if (rc == DX_OK && dx_av_item_size(op->item) > BE_ITEM_MAX_SIZE)
         rc = dx_error_set(&r->err, DX_E_VALIDATION,
                           "Item size has exceeded the maximum allowed size");
-        goto fail;
-    }
-    rc = write_prepare(r, op);
-    if (rc != DX_OK)
-        goto fail;
-    rc = be_key_from_item(op->t, op->item, &kb, &r->err);
-    if (rc != DX_OK)
-        goto fail;
-    rc = be__check_index_keys(op->t, op->item, 0, &r->err);
-    if (rc != DX_OK)
-        goto fail;
-    keep_key(r, op, &kb);
-    dx_buf_deinit(&kb);
-    return submit(r, op, replace_apply);
-fail:
-    if (op->t)
-        be_table_unref(op->t);
-    op->t = NULL;
-    dx_buf_deinit(&kb);
-    return rc;
+    if (rc == DX_OK)
+        rc = write_prepare(r, op);
+    if (rc == DX_OK)
+        rc = be_key_from_item(op->t, op->item, &kb, &r->err);
+    if (rc == DX_OK)
+        rc = be__check_index_keys(op->t, op->item, 0, &r->err);
+    return submit(r, op, rc, &kb, replace_apply);
 }
 
 int be_op_DeleteItem(struct be_req *r)
@@ -416,29 +385,15 @@ int be_op_DeleteItem(struct be_req *r)
     struct dx_buf kb = DX_BUF_INIT;
 
     int rc = be__item_validate(r, delete_params, N_OF(delete_params));
-    if (rc != DX_OK)
-        goto fail;
-    rc = av_map_param(r, "Key", &op->key);
-    if (rc != DX_OK)
-        goto fail;
-    rc = check_return_old_only(r);
-    if (rc != DX_OK)
-        goto fail;
-    rc = write_prepare(r, op);
-    if (rc != DX_OK)
-        goto fail;
-    rc = be_key_from_key(op->t, op->key, &kb, &r->err);
-    if (rc != DX_OK)
-        goto fail;
-    keep_key(r, op, &kb);
-    dx_buf_deinit(&kb);
-    return submit(r, op, replace_apply);
-fail:
-    if (op->t)
-        be_table_unref(op->t);
-    op->t = NULL;
-    dx_buf_deinit(&kb);
-    return rc;
+    if (rc == DX_OK)
+        rc = av_map_param(r, "Key", &op->key);
+    if (rc == DX_OK)
+        rc = check_return_old_only(r);
+    if (rc == DX_OK)
+        rc = write_prepare(r, op);
+    if (rc == DX_OK)
+        rc = be_key_from_key(op->t, op->key, &kb, &r->err);
+    return submit(r, op, rc, &kb, replace_apply);
 }
 
 /* ---- UpdateItem ---- */
@@ -532,25 +487,12 @@ int be_op_UpdateItem(struct be_req *r)
     struct dx_buf kb = DX_BUF_INIT;
 
     int rc = be__item_validate(r, update_params, N_OF(update_params));
-    if (rc != DX_OK)
-        goto fail;
-    rc = av_map_param(r, "Key", &op->key);
-    if (rc != DX_OK)
-        goto fail;
-    rc = write_prepare(r, op);
-    if (rc != DX_OK)
-        goto fail;
-    rc = be_key_from_key(op->t, op->key, &kb, &r->err);
-    if (rc != DX_OK)
-        goto fail;
+    if (rc == DX_OK)
+        rc = av_map_param(r, "Key", &op->key);
+    if (rc == DX_OK)
+        rc = write_prepare(r, op);
+    if (rc == DX_OK)
+        rc = be_key_from_key(op->t, op->key, &kb, &r->err);
     op->create_empty = no_update_actions(r);
-    keep_key(r, op, &kb);
-    dx_buf_deinit(&kb);
-    return submit(r, op, update_apply);
-fail:
-    if (op->t)
-        be_table_unref(op->t);
-    op->t = NULL;
-    dx_buf_deinit(&kb);
-    return rc;
+    return submit(r, op, rc, &kb, update_apply);
 }

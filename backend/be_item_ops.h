@@ -54,6 +54,15 @@ extern const char *const be__enum_return_metrics[];
 extern const char *const be__enum_conditional_op[];
 extern const char *const be__enum_return_on_failure[];
 
+/*
+ * The table named in the request's TableName (a reference in *t, NULL when there is none) and
+ * the request's parsed expressions. DynamoDB validates expressions before it looks the table
+ * up, so for a missing table an invalid expression is still reported as such; otherwise
+ * ResourceNotFoundException. Tables being created or deleted are not found (be__batch_table).
+ */
+struct be_exprs;
+int be__table_and_exprs(struct be_req *r, struct be_table **t, struct be_exprs **x);
+
 /* ReturnConsumedCapacity as a level: 0 NONE (or absent), 1 TOTAL, 2 INDEXES. */
 int be__item_capacity_level(const char *s);
 

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <cjson/cJSON.h>
+#include "be_batch.h"
 #include "be_catalog.h"
+#include "be_expr.h"
 #include "be_item_ops.h"
 #include "dx_json.h"
 #include "dx_status.h"
@@ -250,4 +252,13 @@ int be__item_capacity_level(const char *s)
     if (strcmp(s, "INDEXES") == 0)
         return 2;
     return 0;
+}
+
+int be__table_and_exprs(struct be_req *r, struct be_table **t, struct be_exprs **x)
+{
+    *t = be__batch_table(r->be, dx_json_str(r->json, "TableName"));
+    int rc = be_exprs_parse(&r->arena, r->op, r->json, *t, x, &r->err);
+    if (rc != DX_OK || *t)
+        return rc;
+    return dx_error_set(&r->err, DX_E_RESOURCE_NOT_FOUND, "Requested resource not found");
 }

@@ -251,23 +251,6 @@ static int check_select(struct be_req *r, int query, int *count_only)
     return DX_OK;
 }
 
-/* The table (a reference) and the parsed expressions, as the item operations find them:
- * expression errors come before ResourceNotFoundException. */
-static int table_and_exprs(struct be_req *r, struct be_table **out, struct be_exprs **x)
-{
-    struct be_table *t = be_catalog_get(r->be->catalog, dx_json_str(r->json, "TableName"));
-    if (t && t->status &&
-        (strcmp(t->status, "CREATING") == 0 || strcmp(t->status, "DELETING") == 0)) {
-        be_table_unref(t);
-        t = NULL;
-    }
-    *out = t;
-    int rc = be_exprs_parse(&r->arena, r->op, r->json, t, x, &r->err);
-    if (rc != DX_OK || t)
-        return rc;
-    return dx_error_set(&r->err, DX_E_RESOURCE_NOT_FOUND, "Requested resource not found");
-}
-
 static int name_is(const struct be_name *n, const char *s)
 {
     return s && strlen(s) == n->len && memcmp(s, n->p, n->len) == 0;
@@ -696,16 +679,63 @@ static int query_keycond(struct be_req *r, const struct be_table *t, const struc
     return DX_OK;
 }
 
+/* What Query and Scan share from validation to the walk: the table and its expressions, the
+ * index read (view: the table as the index reads), ExclusiveStartKey, the page, the read
+ * transaction. On the handler's stack; read_op_end releases it. */
+struct read_op {
+    struct be_page pg;
+    struct be_table *t;
+    struct be_exprs *x;
+    const struct be_index *ix;
+    struct be_table view;
+    struct dx_av *esk;
+    struct dx_buf eskb;
+    MDB_txn *txn;
+};
+
+static void read_op_init(struct read_op *o)
+{
+    memset(o, 0, sizeof *o);
+    dx_buf_init(&o->pg.items);
+    dx_buf_init(&o->eskb);
+}
+
+/* Once the members are checked: the table, the expressions, the index and the start key. */
+static int read_op_target(struct be_req *r, struct read_op *o)
+{
+    int rc = be__table_and_exprs(r, &o->t, &o->x);
+    if (rc == DX_OK)
+        rc = find_index(r, o->t, o->x, o->pg.consistent, &o->ix);
+    if (rc != DX_OK)
+        return rc;
+    page_index(&o->pg, r, o->t, o->ix, &o->view);
+    return start_key(r, o->pg.t, o->pg.base, o->ix, &o->esk, &o->eskb);
+}
+
+/* The page's settings, then the read transaction the walk reads in. */
+static int read_op_begin(struct be_req *r, struct read_op *o, long long limit)
+{
+    o->pg.r = r;
+    o->pg.x = o->x;
+    o->pg.limit = limit;
+    o->pg.level = be__item_capacity_level(dx_json_str(r->json, "ReturnConsumedCapacity"));
+    return be_read_begin(r->be, &o->txn);
+}
+
+static void read_op_end(struct read_op *o)
+{
+    if (o->txn)
+        be_read_end(o->txn);
+    if (o->t)
+        be_table_unref(o->t);
+    dx_buf_deinit(&o->eskb);
+    dx_buf_deinit(&o->pg.items);
+}
+
 int be_op_Query(struct be_req *r)
 {
-    struct be_table *t = NULL;
-    struct be_exprs *x = NULL;
-    struct dx_av *esk = NULL;
-    struct dx_buf eskb = DX_BUF_INIT;
-    MDB_txn *txn = NULL;
-    struct be_page pg;
-    memset(&pg, 0, sizeof pg);
-    dx_buf_init(&pg.items);
+    struct read_op o;
+    read_op_init(&o);
     int present, b, forward = 1;
 
     int rc = be__item_validate(r, query_params, N_OF(query_params));
@@ -716,44 +746,28 @@ int be_op_Query(struct be_req *r)
         goto out;
     if ((rc = check_ints(r, ic, 1)) != DX_OK)
         goto out;
-    if ((rc = check_select(r, 1, &pg.count_only)) != DX_OK)
+    if ((rc = check_select(r, 1, &o.pg.count_only)) != DX_OK)
         goto out;
     if ((rc = be_param_bool(r, "ConsistentRead", &present, &b)) != DX_OK)
         goto out;
-    pg.consistent = present && b;
+    o.pg.consistent = present && b;
     if ((rc = be_param_bool(r, "ScanIndexForward", &present, &b)) != DX_OK)
         goto out;
     if (present && !b)
         forward = 0;
-    if ((rc = table_and_exprs(r, &t, &x)) != DX_OK)
-        goto out;
-    const struct be_index *ix = NULL;
-    struct be_table view;
-    if ((rc = find_index(r, t, x, pg.consistent, &ix)) != DX_OK)
-        goto out;
-    page_index(&pg, r, t, ix, &view);
-    if ((rc = start_key(r, pg.t, pg.base, ix, &esk, &eskb)) != DX_OK)
+    if ((rc = read_op_target(r, &o)) != DX_OK)
         goto out;
     struct be_keycond kc;
-    if ((rc = query_keycond(r, pg.t, x, esk, &kc)) != DX_OK)
+    if ((rc = query_keycond(r, o.pg.t, o.x, o.esk, &kc)) != DX_OK)
         goto out;
 
-    pg.r = r;
-    pg.x = x;
-    pg.limit = ic[0].present ? ic[0].v : 0;
-    pg.level = be__item_capacity_level(dx_json_str(r->json, "ReturnConsumedCapacity"));
-    if ((rc = be_read_begin(r->be, &txn)) != DX_OK)
+    if ((rc = read_op_begin(r, &o, ic[0].present ? ic[0].v : 0)) != DX_OK)
         goto out;
-    rc = query_walk(&pg, txn, &kc, esk ? &eskb : NULL, forward);
+    rc = query_walk(&o.pg, o.txn, &kc, o.esk ? &o.eskb : NULL, forward);
     if (rc == DX_OK)
-        be__page_finish(&pg);
+        be__page_finish(&o.pg);
 out:
-    if (txn)
-        be_read_end(txn);
-    if (t)
-        be_table_unref(t);
-    dx_buf_deinit(&eskb);
-    dx_buf_deinit(&pg.items);
+    read_op_end(&o);
     return rc;
 }
 
@@ -815,14 +829,8 @@ out:
 
 int be_op_Scan(struct be_req *r)
 {
-    struct be_table *t = NULL;
-    struct be_exprs *x = NULL;
-    struct dx_av *esk = NULL;
-    struct dx_buf eskb = DX_BUF_INIT;
-    MDB_txn *txn = NULL;
-    struct be_page pg;
-    memset(&pg, 0, sizeof pg);
-    dx_buf_init(&pg.items);
+    struct read_op o;
+    read_op_init(&o);
     int present, b;
 
     int rc = be__item_validate(r, scan_params, N_OF(scan_params));
@@ -856,27 +864,20 @@ int be_op_Scan(struct be_req *r)
                           ic[2].v, ic[1].v);
         goto out;
     }
-    if ((rc = check_select(r, 0, &pg.count_only)) != DX_OK)
+    if ((rc = check_select(r, 0, &o.pg.count_only)) != DX_OK)
         goto out;
     if ((rc = be_param_bool(r, "ConsistentRead", &present, &b)) != DX_OK)
         goto out;
-    pg.consistent = present && b;
-    if ((rc = table_and_exprs(r, &t, &x)) != DX_OK)
-        goto out;
-    const struct be_index *ix = NULL;
-    struct be_table view;
-    if ((rc = find_index(r, t, x, pg.consistent, &ix)) != DX_OK)
-        goto out;
-    page_index(&pg, r, t, ix, &view);
-    if ((rc = start_key(r, pg.t, pg.base, ix, &esk, &eskb)) != DX_OK)
+    o.pg.consistent = present && b;
+    if ((rc = read_op_target(r, &o)) != DX_OK)
         goto out;
 
     /* Segment s of T: hash32 in [s*2^32/T, (s+1)*2^32/T). */
     uint64_t total = ic[1].present ? (uint64_t)ic[1].v : 1,
              seg = ic[1].present ? (uint64_t)ic[2].v : 0;
     uint64_t lo = (seg << 32) / total, hi = ((seg + 1) << 32) / total;
-    if (esk && eskb.len >= 8) {
-        const unsigned char *h = (const unsigned char *)eskb.p + 4;
+    if (o.esk && o.eskb.len >= 8) {
+        const unsigned char *h = (const unsigned char *)o.eskb.p + 4;
         uint64_t hv =
             ((uint64_t)h[0] << 24) | ((uint64_t)h[1] << 16) | ((uint64_t)h[2] << 8) | h[3];
         if (hv < lo || hv >= hi) {
@@ -887,21 +888,12 @@ int be_op_Scan(struct be_req *r)
         }
     }
 
-    pg.r = r;
-    pg.x = x;
-    pg.limit = ic[0].present ? ic[0].v : 0;
-    pg.level = be__item_capacity_level(dx_json_str(r->json, "ReturnConsumedCapacity"));
-    if ((rc = be_read_begin(r->be, &txn)) != DX_OK)
+    if ((rc = read_op_begin(r, &o, ic[0].present ? ic[0].v : 0)) != DX_OK)
         goto out;
-    rc = scan_walk(&pg, txn, lo, hi, esk ? &eskb : NULL);
+    rc = scan_walk(&o.pg, o.txn, lo, hi, o.esk ? &o.eskb : NULL);
     if (rc == DX_OK)
-        be__page_finish(&pg);
+        be__page_finish(&o.pg);
 out:
-    if (txn)
-        be_read_end(txn);
-    if (t)
-        be_table_unref(t);
-    dx_buf_deinit(&eskb);
-    dx_buf_deinit(&pg.items);
+    read_op_end(&o);
     return rc;
 }
