@@ -154,6 +154,9 @@ static void job_complete(struct be_wjob *job, int status)
         t->stats.deleted += j->deleted;
     else
         t->stats.failed_jobs++;
+    /* A cache in front never saw these deletions go through it. */
+    if (status == DX_OK && j->deleted && t->be->opts.on_change)
+        t->be->opts.on_change(t->be->opts.on_change_arg, j->name);
     pthread_cond_broadcast(&t->cond);
     pthread_mutex_unlock(&t->lock);
     job_free(j);

@@ -184,6 +184,11 @@ uint64_t cache__g_table(const char *t, size_t tl)
     return cache_gen_coarse(cache_hash(t, tl, SEED_TABLE));
 }
 
+void cache_invalidate_table(struct cache *c, const char *table)
+{
+    cache_gens_bump(c->gens, cache__g_table(table, strlen(table)));
+}
+
 uint64_t cache__g_items(const char *t, size_t tl)
 {
     return cache_gen_coarse(cache_hash(t, tl, SEED_ITEMS));

@@ -9,6 +9,11 @@
 #include <stdint.h>
 #include "dx_api.h"
 
+/* Called after the engine changed items of `table` on its own (the TTL sweeper's deletions),
+ * once the change committed, so that a cache in front can drop what it holds of the table. On
+ * the writer thread; must not block. */
+typedef void (*be_change_fn)(void *arg, const char *table);
+
 struct be_options {
     const char *data_dir; /* LMDB environment directory; created if missing */
     size_t map_size;      /* LMDB map size in bytes; 0 = default (64 GiB, sparse) */
@@ -32,6 +37,9 @@ struct be_options {
     /* How long TransactWriteItems remembers a ClientRequestToken, in milliseconds; 0 =
      * DynamoDB's 10 minutes. Shorter values are for tests. */
     unsigned txn_token_ttl_ms;
+    /* Added: told of the engine's own changes (be_change_fn); NULL: nobody is. */
+    be_change_fn on_change;
+    void *on_change_arg;
     /* Added for capacity: the burst capacity of PROVISIONED tables and GSIs, in seconds of
      * unused capacity a bucket keeps; 0 = DynamoDB's 300. And the fill of a new bucket (made
      * at a table's or GSI's first request, or when a table switches to PROVISIONED), in

@@ -55,6 +55,10 @@ void cache_free(struct cache *c);
  */
 struct dx_api cache_wrap(struct cache *c, struct dx_api inner);
 
+/* Drops every cached entry of `table` (items, Query and Scan pages): for changes the cache did
+ * not see go through it, such as the embedded engine's TTL deletions. Any thread. */
+void cache_invalidate_table(struct cache *c, const char *table);
+
 /* Counters since cache_new, for /metrics. */
 struct cache_stats {
     uint64_t item_hits;      /* GetItem and BatchGetItem keys answered from the cache */

@@ -441,6 +441,13 @@ static int parse_args(int argc, char **argv, struct args *a)
     return -1;
 }
 
+/* The engine deleted items on its own (TTL): the cache in front of it drops the table's
+ * entries, or eventually consistent reads would go on seeing them. */
+static void engine_changed(void *arg, const char *table)
+{
+    cache_invalidate_table(arg, table);
+}
+
 /* What GET /metrics appends after the server's own figures. */
 struct metrics_sources {
     struct cache *cache; /* NULL without a cache */
@@ -475,6 +482,16 @@ int main(int argc, char **argv)
     struct backend *be = NULL;
     struct px_upstream *up = NULL;
     struct dx_api api;
+    struct cache *cache = NULL;
+    if (!strcmp(a.command, "serve") || proxy) {
+        /* Passthrough: the upstream checks the client's signature over the body, so the cache
+         * must forward bodies unchanged. */
+        a.cache.bodies_signed = proxy && !a.resign;
+        if (cache_new(&a.cache, &cache) != DX_OK) {
+            fprintf(stderr, "ddax: invalid cache options\n");
+            return 1;
+        }
+    }
     if (proxy) {
         struct px_upstream_options uo = {.url = a.upstream,
                                          .timeout_ms = (int)a.upstream_timeout_ms,
@@ -495,6 +512,7 @@ int main(int argc, char **argv)
                     a.upstream);
         if (px_upstream_new(&uo, &up) != DX_OK) {
             fprintf(stderr, "ddax: cannot use the upstream '%s' (see the log above)\n", a.upstream);
+            cache_free(cache);
             return 1;
         }
         api = px_upstream_api(up);
@@ -509,27 +527,19 @@ int main(int argc, char **argv)
                                 .price_read_million = a.price_read,
                                 .price_write_million = a.price_write,
                                 .capacity_burst_seconds = a.burst_seconds,
-                                .capacity_initial_seconds = a.initial_seconds};
+                                .capacity_initial_seconds = a.initial_seconds,
+                                .on_change = cache ? engine_changed : NULL,
+                                .on_change_arg = cache};
         if (be_open(&bo, &be) != DX_OK) {
             fprintf(stderr, "ddax: cannot open the data directory '%s' (see the log above)\n",
                     a.data);
+            cache_free(cache);
             return 1;
         }
         api = be_api(be);
     }
-    struct cache *cache = NULL;
-    if (!strcmp(a.command, "serve") || proxy) {
-        /* Passthrough: the upstream checks the client's signature over the body, so the cache
-         * must forward bodies unchanged. */
-        a.cache.bodies_signed = proxy && !a.resign;
-        if (cache_new(&a.cache, &cache) != DX_OK) {
-            fprintf(stderr, "ddax: invalid cache options\n");
-            be_close(be);
-            px_upstream_free(up);
-            return 1;
-        }
+    if (cache)
         api = cache_wrap(cache, api);
-    }
     free_list(a.include_tables); /* cache_new copied them */
     free_list(a.exclude_tables);
     a.include_tables = a.exclude_tables = NULL;

@@ -379,6 +379,30 @@ def test_expired_items_deleted_under_load(ttl_server):
 
 
 @pytest.mark.lifecycle
+def test_cached_reads_stop_returning_deleted_items(server_factory):
+    """`ddax serve` caches eventually consistent reads (5 minutes by default): items the
+    sweeper deletes leave the item cache and the cached Scan and Query pages at once."""
+    s = server_factory(nosync=True, args=["--ttl-interval-ms", "200"])
+    c = make_client(s.start())
+    name = create_indexed(c)
+    c.update_time_to_live(TableName=name, TimeToLiveSpecification=spec("exp", True))
+    soon = {"N": str(int(time.time()) + 2)}
+    batch_put(c, name, [item("p", 1, soon), item("p", 2)])
+    key = {"pk": {"S": "p"}, "sk": {"N": "1"}}
+    query = {"TableName": name, "KeyConditionExpression": "pk = :p",
+             "ExpressionAttributeValues": {":p": {"S": "p"}}}
+    for _ in range(2):  # the second answer of each comes from the cache
+        assert "Item" in c.get_item(TableName=name, Key=key)
+        assert c.scan(TableName=name)["Count"] == 2
+        assert c.query(**query)["Count"] == 2
+    wait_for(lambda: "Item" not in c.get_item(TableName=name, Key=key), 15,
+             "the expired item to leave the item cache")
+    assert c.scan(TableName=name)["Count"] == 1
+    assert c.query(**query)["Count"] == 1
+    assert "Item" in c.get_item(TableName=name, Key={"pk": {"S": "p"}, "sk": {"N": "2"}})
+
+
+@pytest.mark.lifecycle
 def test_deleted_table_under_sweep_and_other_tables(ttl_server):
     _, client = ttl_server
     now = int(time.time())

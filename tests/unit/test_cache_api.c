@@ -216,6 +216,32 @@ static void test_query_cache(void **state)
     stop();
 }
 
+/* Changes that did not go through the cache (the embedded engine's TTL deletions):
+ * cache_invalidate_table drops the table's items and pages, and only that table's. */
+static void test_invalidate_table(void **state)
+{
+    start(NULL);
+    call(DX_OP_PutItem, PUT_A, NULL, 0);
+    call(DX_OP_PutItem, PUT_R("p1", "a"), NULL, 0);
+    call(DX_OP_GetItem, GET_A, NULL, 0);
+    call(DX_OP_Query, QUERY("p1"), NULL, 0);
+    int gets = inner(DX_OP_GetItem), queries = inner(DX_OP_Query);
+    call(DX_OP_GetItem, GET_A, NULL, 0);
+    call(DX_OP_Query, QUERY("p1"), NULL, 0);
+    assert_int_equal(inner(DX_OP_GetItem), gets); /* both cached */
+    assert_int_equal(inner(DX_OP_Query), queries);
+
+    cache_invalidate_table(C, "T");
+    call(DX_OP_GetItem, GET_A, NULL, 0);
+    assert_int_equal(inner(DX_OP_GetItem), gets + 1);
+    call(DX_OP_Query, QUERY("p1"), NULL, 0); /* table R: untouched */
+    assert_int_equal(inner(DX_OP_Query), queries);
+    cache_invalidate_table(C, "R");
+    call(DX_OP_Query, QUERY("p1"), NULL, 0);
+    assert_int_equal(inner(DX_OP_Query), queries + 1);
+    stop();
+}
+
 static void test_query_ttl_zero_disables(void **state)
 {
     struct cache_options o;
@@ -450,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_ttl_expiry),
         cmocka_unit_test(test_query_cache),
         cmocka_unit_test(test_query_ttl_zero_disables),
+        cmocka_unit_test(test_invalidate_table),
         cmocka_unit_test(test_query_and_scan_counted_apart),
         cmocka_unit_test(test_concurrent_misses_coalesce),
         cmocka_unit_test(test_fetch_older_than_write_is_not_stored),
