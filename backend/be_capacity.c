@@ -437,28 +437,6 @@ static const char *member_str(const cJSON *obj, const char *name)
     return cJSON_IsString(j) ? j->valuestring : NULL;
 }
 
-/* GetItem, PutItem, UpdateItem, DeleteItem, Query, Scan. */
-static int admit_single(struct be_req *r, int write)
-{
-    struct be_capacity *c = r->be->cap;
-    const char *name = member_str(r->json, "TableName");
-    if (!name)
-        return DX_OK;
-    struct be_table *t = be_catalog_get(r->be->catalog, name);
-    if (!t)
-        return DX_OK; /* the handler answers ResourceNotFoundException */
-    const char *index =
-        (r->op == DX_OP_Query || r->op == DX_OP_Scan) ? member_str(r->json, "IndexName") : NULL;
-    struct throttle th;
-    int rc = DX_OK;
-    if (check_table(c, t, write, index, &th)) {
-        count_throttle(c, &th, r->op);
-        rc = throttle_error(r, &th, 1);
-    }
-    be_table_unref(t);
-    return rc;
-}
-
 /* BatchGetItem, BatchWriteItem: throttled only when every table is. */
 static int admit_batch(struct be_req *r, int write)
 {
@@ -581,14 +559,6 @@ int be_capacity_admit(struct be_req *r)
     if (!r->be->cap)
         return DX_OK;
     switch (r->op) {
-    case DX_OP_GetItem:
-    case DX_OP_Query:
-    case DX_OP_Scan:
-        return admit_single(r, 0);
-    case DX_OP_PutItem:
-    case DX_OP_UpdateItem:
-    case DX_OP_DeleteItem:
-        return admit_single(r, 1);
     case DX_OP_BatchGetItem:
         return admit_batch(r, 0);
     case DX_OP_BatchWriteItem:
@@ -600,6 +570,20 @@ int be_capacity_admit(struct be_req *r)
     default:
         return DX_OK;
     }
+}
+
+int be_capacity_admit_table(struct be_req *r, const struct be_table *t)
+{
+    if (!r->be->cap)
+        return DX_OK;
+    int write = (dx_op_flags(r->op) & DX_OPF_WRITE) != 0;
+    const char *index =
+        (r->op == DX_OP_Query || r->op == DX_OP_Scan) ? member_str(r->json, "IndexName") : NULL;
+    struct throttle th;
+    if (!check_table(r->be->cap, t, write, index, &th))
+        return DX_OK;
+    count_throttle(r->be->cap, &th, r->op);
+    return throttle_error(r, &th, 1);
 }
 
 /* ---- charging ---- */

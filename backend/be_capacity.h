@@ -30,6 +30,12 @@ void be_capacity_free(struct be_capacity *c);
  * are rejected only when every table of them is out of capacity. */
 int be_capacity_admit(struct be_req *r);
 
+/* The single-table operations (GetItem, PutItem, UpdateItem, DeleteItem, Query, Scan) are
+ * admitted by their handler once the request is valid and its table t found, so that a bad
+ * request gets its ValidationException first, as from DynamoDB: DX_OK or DX_EREQ as above. */
+struct be_table;
+int be_capacity_admit_table(struct be_req *r, const struct be_table *t);
+
 /* When r finishes, whatever its status: charges the units r recorded (r->usage) to the
  * buckets and the counters. */
 void be_capacity_charge(struct be_req *r);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "be_batch.h"
+#include "be_capacity.h"
 #include "be_catalog.h"
 #include "be_expr.h"
 #include "be_item_ops.h"
@@ -258,7 +259,9 @@ int be__table_and_exprs(struct be_req *r, struct be_table **t, struct be_exprs *
 {
     *t = be__batch_table(r->be, dx_json_str(r->json, "TableName"));
     int rc = be_exprs_parse(&r->arena, r->op, r->json, *t, x, &r->err);
-    if (rc != DX_OK || *t)
+    if (rc != DX_OK)
         return rc;
+    if (*t)
+        return be_capacity_admit_table(r, *t);
     return dx_error_set(&r->err, DX_E_RESOURCE_NOT_FOUND, "Requested resource not found");
 }

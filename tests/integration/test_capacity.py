@@ -309,6 +309,21 @@ def consistent_get(ddb, tbl):
     return lambda: ddb.get_item(TableName=tbl, Key={"pk": S("k")}, ConsistentRead=True)
 
 
+def test_invalid_request_to_a_throttled_table_gets_its_validation_error(ddb, nr, make_table):
+    """DynamoDB validates a request before it spends capacity on it."""
+    tbl = provisioned(ddb, make_table, rcu=1, wcu=1)
+    # One 40 KB item read strongly (10 units) leaves the 1-unit bucket ~9 s in debt.
+    nr.put_item(TableName=tbl, Item={"pk": S("k"), "v": S("x" * 40000)})
+    drive_until_throttled(consistent_get(nr, tbl))
+    code, msg, _ = code_of(nr.get_item, TableName=tbl, Key={"pk": S("k")},
+                           ProjectionExpression="a, a")
+    assert code == "ValidationException"
+    code, msg, _ = code_of(nr.query, TableName=tbl, KeyConditionExpression="pk = :p")
+    assert code == "ValidationException"
+    code, _, _ = code_of(consistent_get(nr, tbl))
+    assert code == "ProvisionedThroughputExceededException"
+
+
 def test_read_throttling_starts_and_stops(ddb, nr, make_table, endpoint):
     tbl = provisioned(ddb, make_table, rcu=2, wcu=5)
     ok, (code, msg, _) = drive_until_throttled(consistent_get(nr, tbl))
