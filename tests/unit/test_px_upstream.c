@@ -162,7 +162,7 @@ static void test_url(void **state)
     }
 }
 
-/* --- a fake upstream --- */
+/* --- a fake upstream: plain TCP, or TLS when started with fake_start_tls --- */
 
 enum fake_mode { FAKE_ANSWER, FAKE_SILENT, FAKE_CLOSE_SECOND };
 
@@ -171,40 +171,89 @@ struct fake {
     pthread_t th;
     enum fake_mode mode;
     const char *response; /* the whole answer, head and body */
-    int accepted, requests;
+    SSL_CTX *ctx;         /* TLS: the server's certificate and key; NULL: plain TCP */
+    int accepted, handshakes, requests;
+    char sni[256]; /* TLS: the server name the client asked for ("": none) */
     char last[8192];
     size_t last_len;
+    char buf[8192]; /* the request being read: the test reads last meanwhile */
     volatile int stop;
 };
 
-/* Reads one request from fd into f->last. Returns 0, or -1 at EOF/error. */
-static int fake_read_request(struct fake *f, int fd)
+static ssize_t fake_recv(SSL *ssl, int fd, char *p, size_t n)
+{
+    return ssl ? SSL_read(ssl, p, (int)n) : read(fd, p, n);
+}
+
+static ssize_t fake_send(SSL *ssl, int fd, const char *p, size_t n)
+{
+    return ssl ? SSL_write(ssl, p, (int)n) : write(fd, p, n);
+}
+
+/* Reads one request from fd (over ssl when not NULL) into f->last. Returns 0, or -1 at
+ * EOF/error/stop. */
+static int fake_read_request(struct fake *f, SSL *ssl, int fd)
 {
     size_t have = 0;
     for (;;) {
-        char *end = NULL;
-        if (have >= 4) {
-            f->last[have] = '\0';
-            end = strstr(f->last, "\r\n\r\n");
-        }
+        f->buf[have] = '\0';
+        char *end = strstr(f->buf, "\r\n\r\n");
         if (end) {
-            const char *cl = strstr(f->last, "Content-Length: ");
-            size_t want = (size_t)(end + 4 - f->last) + (cl ? (size_t)atoi(cl + 16) : 0);
+            const char *cl = strstr(f->buf, "Content-Length: ");
+            size_t want = (size_t)(end + 4 - f->buf) + (cl ? (size_t)atoi(cl + 16) : 0);
             if (have >= want) {
+                memcpy(f->last, f->buf, have + 1);
                 f->last_len = have;
                 return 0;
             }
         }
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 100) == 0) {
-            if (f->stop)
-                return -1;
-            continue;
+        if (!ssl || !SSL_pending(ssl)) {
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, 100) == 0) {
+                if (f->stop)
+                    return -1;
+                continue;
+            }
         }
-        ssize_t n = read(fd, f->last + have, sizeof(f->last) - 1 - have);
+        ssize_t n = fake_recv(ssl, fd, f->buf + have, sizeof(f->buf) - 1 - have);
         if (n <= 0)
             return -1;
         have += (size_t)n;
+    }
+}
+
+/* One client connection: the TLS handshake if any, then requests and answers by mode. */
+static void fake_serve(struct fake *f, int fd)
+{
+    SSL *ssl = NULL;
+    if (f->ctx) {
+        struct timeval tv = {2, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        ssl = SSL_new(f->ctx);
+        SSL_set_fd(ssl, fd);
+        if (SSL_accept(ssl) != 1) {
+            ERR_clear_error();
+            SSL_free(ssl);
+            return;
+        }
+        const char *sn = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+        snprintf(f->sni, sizeof(f->sni), "%s", sn ? sn : "");
+        __atomic_add_fetch(&f->handshakes, 1, __ATOMIC_SEQ_CST);
+    }
+    int on_conn = 0;
+    while (!f->stop && fake_read_request(f, ssl, fd) == 0) {
+        on_conn++;
+        __atomic_add_fetch(&f->requests, 1, __ATOMIC_SEQ_CST);
+        if (f->mode == FAKE_SILENT)
+            continue; /* never answers; waits for the client to give up */
+        if (f->mode == FAKE_CLOSE_SECOND && on_conn == 2)
+            break; /* a keep-alive connection closed under a request */
+        if (fake_send(ssl, fd, f->response, strlen(f->response)) <= 0)
+            break;
+    }
+    if (ssl) {
+        ERR_clear_error();
+        SSL_free(ssl);
     }
 }
 
@@ -219,27 +268,19 @@ static void *fake_main(void *arg)
         if (fd < 0)
             continue;
         __atomic_add_fetch(&f->accepted, 1, __ATOMIC_SEQ_CST);
-        int on_conn = 0;
-        while (!f->stop && fake_read_request(f, fd) == 0) {
-            on_conn++;
-            __atomic_add_fetch(&f->requests, 1, __ATOMIC_SEQ_CST);
-            if (f->mode == FAKE_SILENT)
-                continue; /* never answers; waits for the client to give up */
-            if (f->mode == FAKE_CLOSE_SECOND && on_conn == 2)
-                break; /* a keep-alive connection closed under a request */
-            if (write(fd, f->response, strlen(f->response)) < 0)
-                break;
-        }
+        fake_serve(f, fd);
         close(fd);
     }
     return NULL;
 }
 
-static void fake_start(struct fake *f, enum fake_mode mode, const char *response)
+/* Listens on a free loopback port; ctx (owned by f from now on) NULL for plain TCP. */
+static void fake_listen(struct fake *f, enum fake_mode mode, const char *response, SSL_CTX *ctx)
 {
     memset(f, 0, sizeof(*f));
     f->mode = mode;
     f->response = response;
+    f->ctx = ctx;
     f->lfd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
@@ -250,11 +291,17 @@ static void fake_start(struct fake *f, enum fake_mode mode, const char *response
     pthread_create(&f->th, NULL, fake_main, f);
 }
 
+static void fake_start(struct fake *f, enum fake_mode mode, const char *response)
+{
+    fake_listen(f, mode, response, NULL);
+}
+
 static void fake_stop(struct fake *f)
 {
     f->stop = 1;
     pthread_join(f->th, NULL);
     close(f->lfd);
+    SSL_CTX_free(f->ctx);
 }
 
 /* --- the client side --- */
@@ -302,13 +349,31 @@ static struct px_upstream *upstream_to(int port, int timeout_ms)
 #define OK_ANSWER "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"Item\":{}}"
 #define LIST_BODY "{}"
 
+/* A fake upstream (mode, response) and a px_upstream pointed at it with timeout_ms, on an
+ * event base of the test's own; rig_stop releases all three. */
+static void rig_start(struct fake *f, struct event_base **base, struct px_upstream **u,
+                      enum fake_mode mode, const char *response, int timeout_ms)
+{
+    fake_start(f, mode, response);
+    *base = event_base_new();
+    px_upstream_use_base(*base);
+    *u = upstream_to(f->port, timeout_ms);
+}
+
+static void rig_stop(struct fake *f, struct event_base *base, struct px_upstream *u)
+{
+    px_upstream_free(u);
+    px_upstream_use_base(NULL);
+    event_base_free(base);
+    fake_stop(f);
+}
+
 static void test_forwarding_and_keepalive(void **state)
 {
     struct fake f;
-    fake_start(&f, FAKE_ANSWER, OK_ANSWER);
-    struct event_base *base = event_base_new();
-    px_upstream_use_base(base);
-    struct px_upstream *u = upstream_to(f.port, 5000);
+    struct event_base *base;
+    struct px_upstream *u;
+    rig_start(&f, &base, &u, FAKE_ANSWER, OK_ANSWER, 5000);
 
     /* Without a client head: our own target, content type and host. */
     struct dx_call c = {.op = DX_OP_GetItem, .body = LIST_BODY, .len = 2};
@@ -358,10 +423,7 @@ static void test_forwarding_and_keepalive(void **state)
     assert_int_equal(f.requests, 3);
     assert_int_equal(f.accepted, 1);
 
-    px_upstream_free(u);
-    px_upstream_use_base(NULL);
-    event_base_free(base);
-    fake_stop(&f);
+    rig_stop(&f, base, u);
 }
 
 static void test_error_passed_through(void **state)
@@ -372,10 +434,9 @@ static void test_error_passed_through(void **state)
         "3e\r\n\"com.amazon.coral.validate#ValidationException\",\"message\":\"x\"}\r\n"
         "0\r\n\r\n";
     struct fake f;
-    fake_start(&f, FAKE_ANSWER, answer);
-    struct event_base *base = event_base_new();
-    px_upstream_use_base(base);
-    struct px_upstream *u = upstream_to(f.port, 5000);
+    struct event_base *base;
+    struct px_upstream *u;
+    rig_start(&f, &base, &u, FAKE_ANSWER, answer, 5000);
     struct dx_call c = {.op = DX_OP_PutItem, .body = LIST_BODY, .len = 2};
     struct result res;
     call(base, u, &c, &res);
@@ -383,10 +444,7 @@ static void test_error_passed_through(void **state)
     assert_string_equal(res.body,
                         "{\"__type\":\"com.amazon.coral.validate#ValidationException\",\"message\":"
                         "\"x\"}");
-    px_upstream_free(u);
-    px_upstream_use_base(NULL);
-    event_base_free(base);
-    fake_stop(&f);
+    rig_stop(&f, base, u);
 }
 
 static void test_large_body_in_pieces(void **state)
@@ -398,10 +456,9 @@ static void test_large_body_in_pieces(void **state)
     memset(resp + hl, 'x', n);
     resp[hl + n] = '\0';
     struct fake f;
-    fake_start(&f, FAKE_ANSWER, resp);
-    struct event_base *base = event_base_new();
-    px_upstream_use_base(base);
-    struct px_upstream *u = upstream_to(f.port, 5000);
+    struct event_base *base;
+    struct px_upstream *u;
+    rig_start(&f, &base, &u, FAKE_ANSWER, resp, 5000);
     struct dx_call c = {.op = DX_OP_Scan, .body = LIST_BODY, .len = 2};
     struct result res;
     for (int i = 0; i < 2; i++) {
@@ -410,20 +467,16 @@ static void test_large_body_in_pieces(void **state)
         assert_int_equal(res.body_len, n);
     }
     assert_int_equal(f.accepted, 1);
-    px_upstream_free(u);
-    px_upstream_use_base(NULL);
-    event_base_free(base);
-    fake_stop(&f);
+    rig_stop(&f, base, u);
     free(resp);
 }
 
 static void test_stale_keepalive_retried_once(void **state)
 {
     struct fake f;
-    fake_start(&f, FAKE_CLOSE_SECOND, OK_ANSWER);
-    struct event_base *base = event_base_new();
-    px_upstream_use_base(base);
-    struct px_upstream *u = upstream_to(f.port, 5000);
+    struct event_base *base;
+    struct px_upstream *u;
+    rig_start(&f, &base, &u, FAKE_CLOSE_SECOND, OK_ANSWER, 5000);
     struct dx_call c = {.op = DX_OP_GetItem, .body = LIST_BODY, .len = 2};
     struct result res;
     call(base, u, &c, &res);
@@ -433,20 +486,16 @@ static void test_stale_keepalive_retried_once(void **state)
     assert_int_equal(res.status, 200);
     assert_int_equal(f.accepted, 2);
     assert_int_equal(f.requests, 3);
-    px_upstream_free(u);
-    px_upstream_use_base(NULL);
-    event_base_free(base);
-    fake_stop(&f);
+    rig_stop(&f, base, u);
 }
 
 static void test_sent_write_not_retried(void **state)
 {
     /* A write that reached the upstream is never sent twice: the upstream may have done it. */
     struct fake f;
-    fake_start(&f, FAKE_CLOSE_SECOND, OK_ANSWER);
-    struct event_base *base = event_base_new();
-    px_upstream_use_base(base);
-    struct px_upstream *u = upstream_to(f.port, 5000);
+    struct event_base *base;
+    struct px_upstream *u;
+    rig_start(&f, &base, &u, FAKE_CLOSE_SECOND, OK_ANSWER, 5000);
     struct dx_call c = {.op = DX_OP_UpdateItem, .body = LIST_BODY, .len = 2};
     struct result res;
     call(base, u, &c, &res);
@@ -456,10 +505,7 @@ static void test_sent_write_not_retried(void **state)
     assert_non_null(strstr(res.body, "InternalServerError"));
     assert_int_equal(f.accepted, 1);
     assert_int_equal(f.requests, 2);
-    px_upstream_free(u);
-    px_upstream_use_base(NULL);
-    event_base_free(base);
-    fake_stop(&f);
+    rig_stop(&f, base, u);
 }
 
 static void test_upstream_down(void **state)
@@ -489,19 +535,15 @@ static void test_upstream_down(void **state)
 static void test_timeout(void **state)
 {
     struct fake f;
-    fake_start(&f, FAKE_SILENT, OK_ANSWER);
-    struct event_base *base = event_base_new();
-    px_upstream_use_base(base);
-    struct px_upstream *u = upstream_to(f.port, 200);
+    struct event_base *base;
+    struct px_upstream *u;
+    rig_start(&f, &base, &u, FAKE_SILENT, OK_ANSWER, 200);
     struct dx_call c = {.op = DX_OP_GetItem, .body = LIST_BODY, .len = 2};
     struct result res;
     call(base, u, &c, &res);
     assert_int_equal(res.status, 500);
     assert_non_null(strstr(res.body, "\"com.amazonaws.dynamodb.v20120810#InternalServerError\""));
-    px_upstream_free(u);
-    px_upstream_use_base(NULL);
-    event_base_free(base);
-    fake_stop(&f);
+    rig_stop(&f, base, u);
 }
 
 static void on_done_nobase(struct dx_reply *r, void *arg)
@@ -741,104 +783,13 @@ static X509 *new_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *ike
     return c;
 }
 
-struct tls_fake {
-    int lfd, port;
-    pthread_t th;
-    SSL_CTX *ctx;
-    int accepted, handshakes, requests;
-    char sni[256]; /* the server name the client asked for ("" : none) */
-    char last[8192];
-    volatile int stop;
-};
-
-/* Reads one request into f->last over ssl. Returns 0, or -1 at EOF/error/stop. */
-static int tls_read_request(struct tls_fake *f, SSL *ssl, int fd)
+/* A TLS fake upstream presenting cert (with key), answering every request with OK_ANSWER. */
+static void fake_start_tls(struct fake *f, X509 *cert, EVP_PKEY *key)
 {
-    /* A buffer of our own: the test reads f->last while we wait for the next request. */
-    static char buf[sizeof(f->last)];
-    size_t have = 0;
-    for (;;) {
-        buf[have] = '\0';
-        char *end = strstr(buf, "\r\n\r\n");
-        if (end) {
-            const char *cl = strstr(buf, "Content-Length: ");
-            size_t want = (size_t)(end + 4 - buf) + (cl ? (size_t)atoi(cl + 16) : 0);
-            if (have >= want) {
-                memcpy(f->last, buf, have + 1);
-                return 0;
-            }
-        }
-        if (!SSL_pending(ssl)) {
-            struct pollfd p = {fd, POLLIN, 0};
-            if (poll(&p, 1, 100) == 0) {
-                if (f->stop)
-                    return -1;
-                continue;
-            }
-        }
-        int n = SSL_read(ssl, buf + have, (int)(sizeof(buf) - 1 - have));
-        if (n <= 0)
-            return -1;
-        have += (size_t)n;
-    }
-}
-
-static void *tls_fake_main(void *arg)
-{
-    struct tls_fake *f = arg;
-    while (!f->stop) {
-        struct pollfd p = {f->lfd, POLLIN, 0};
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int fd = accept(f->lfd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        __atomic_add_fetch(&f->accepted, 1, __ATOMIC_SEQ_CST);
-        struct timeval tv = {2, 0};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        SSL *ssl = SSL_new(f->ctx);
-        SSL_set_fd(ssl, fd);
-        if (SSL_accept(ssl) == 1) {
-            const char *sn = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-            snprintf(f->sni, sizeof(f->sni), "%s", sn ? sn : "");
-            __atomic_add_fetch(&f->handshakes, 1, __ATOMIC_SEQ_CST);
-            while (!f->stop && tls_read_request(f, ssl, fd) == 0) {
-                __atomic_add_fetch(&f->requests, 1, __ATOMIC_SEQ_CST);
-                static const char answer[] = OK_ANSWER;
-                if (SSL_write(ssl, answer, (int)sizeof(answer) - 1) <= 0)
-                    break;
-            }
-        }
-        ERR_clear_error();
-        SSL_free(ssl);
-        close(fd);
-    }
-    return NULL;
-}
-
-/* A TLS fake upstream presenting cert (with key). */
-static void tls_fake_start(struct tls_fake *f, X509 *cert, EVP_PKEY *key)
-{
-    memset(f, 0, sizeof(*f));
-    f->ctx = SSL_CTX_new(TLS_server_method());
-    assert_int_equal(SSL_CTX_use_certificate(f->ctx, cert), 1);
-    assert_int_equal(SSL_CTX_use_PrivateKey(f->ctx, key), 1);
-    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(f->lfd, 16), 0);
-    socklen_t l = sizeof(a);
-    getsockname(f->lfd, (struct sockaddr *)&a, &l);
-    f->port = ntohs(a.sin_port);
-    pthread_create(&f->th, NULL, tls_fake_main, f);
-}
-
-static void tls_fake_stop(struct tls_fake *f)
-{
-    f->stop = 1;
-    pthread_join(f->th, NULL);
-    close(f->lfd);
-    SSL_CTX_free(f->ctx);
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    assert_int_equal(SSL_CTX_use_certificate(ctx, cert), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey(ctx, key), 1);
+    fake_listen(f, FAKE_ANSWER, OK_ANSWER, ctx);
 }
 
 /* Writes cert as PEM to a new temporary file; path gets its name. */
@@ -891,8 +842,8 @@ static void test_https(void **state)
             continue; /* the fake listens on 127.0.0.1 only */
         X509 *srv = tc->other_ca ? new_cert(srv_key, "server", other, other_key, tc->san)
                                  : new_cert(srv_key, "server", ca, ca_key, tc->san);
-        struct tls_fake f;
-        tls_fake_start(&f, srv, srv_key);
+        struct fake f;
+        fake_start_tls(&f, srv, srv_key);
         struct event_base *base = event_base_new();
         px_upstream_use_base(base);
         char url[64];
@@ -928,7 +879,7 @@ static void test_https(void **state)
         px_upstream_free(u);
         px_upstream_use_base(NULL);
         event_base_free(base);
-        tls_fake_stop(&f);
+        fake_stop(&f);
         X509_free(srv);
     }
     unlink(ca_path);
@@ -960,10 +911,7 @@ static void test_https_options(void **state)
     call(base, u, &c, &res);
     assert_int_equal(res.status, 503);
     assert_int_equal(f.requests, 0);
-    px_upstream_free(u);
-    px_upstream_use_base(NULL);
-    event_base_free(base);
-    fake_stop(&f);
+    rig_stop(&f, base, u);
     /* The system store; the URL's default port. */
     struct px_upstream_options d = {.url = "https://127.0.0.1"};
     assert_int_equal(px_upstream_new(&d, &u), DX_OK);
