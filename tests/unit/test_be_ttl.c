@@ -500,6 +500,27 @@ static void test_sweeper_deletes_only_expired(void **state)
     assert_true(item_exists(e, "ttab", "late", 2));
 }
 
+/* Writes n items k00000.. to table (a multiple of 25, by BatchWriteItem): every third one
+ * (k % 3 == 0) with exp = later, the others with exp = expired. */
+static void put_expiring(struct env *e, const char *table, int n, long long expired,
+                         long long later)
+{
+    for (int i = 0; i < n; i += 25) {
+        char body[8192];
+        int used = snprintf(body, sizeof body, "{'RequestItems':{'%s':[", table);
+        for (int k = i; k < i + 25; k++)
+            used += snprintf(body + used, sizeof body - (size_t)used,
+                             "%s{'PutRequest':{'Item':{'pk':{'S':'k%05d'},'exp':{'N':'%lld'}}}}",
+                             k > i ? "," : "", k, k % 3 ? expired : later);
+        snprintf(body + used, sizeof body - (size_t)used, "]}}");
+        char *text = dequote(body);
+        struct dx_reply *r = call_raw(e, DX_OP_BatchWriteItem, text);
+        assert_int_equal(r->status, 200);
+        dx_reply_free(r);
+        free(text);
+    }
+}
+
 /* A large table is swept in slices of at most BE_TTL_SLICE items, each followed by at most
  * one job of at most BE_TTL_SLICE deletes, while reads and writes go on. */
 static void test_sweeper_bounded_slices(void **state)
@@ -509,20 +530,7 @@ static void test_sweeper_bounded_slices(void **state)
     create_simple(e, "bigt");
     long long now = now_s();
     const int n = 1500;
-    for (int i = 0; i < n; i += 25) {
-        char body[8192];
-        int used = snprintf(body, sizeof body, "{'RequestItems':{'bigt':[");
-        for (int k = i; k < i + 25; k++)
-            used += snprintf(body + used, sizeof body - (size_t)used,
-                             "%s{'PutRequest':{'Item':{'pk':{'S':'k%05d'},'exp':{'N':'%lld'}}}}",
-                             k > i ? "," : "", k, k % 3 ? now - 5 : now + 3600);
-        snprintf(body + used, sizeof body - (size_t)used, "]}}");
-        char *text = dequote(body);
-        struct dx_reply *r = call_raw(e, DX_OP_BatchWriteItem, text);
-        assert_int_equal(r->status, 200);
-        dx_reply_free(r);
-        free(text);
-    }
+    put_expiring(e, "bigt", n, now - 5, now + 3600);
     ttl_set(e, "bigt", "exp", 1);
     int keep = n / 3;
     for (int i = 0; i < 20000; i++) {
@@ -637,20 +645,7 @@ static void test_table_deleted_while_sweeping(void **state)
     long long now = now_s();
     for (int round = 0; round < 6; round++) {
         create_simple(e, "drop");
-        for (int i = 0; i < 300; i += 25) {
-            char body[8192];
-            int used = snprintf(body, sizeof body, "{'RequestItems':{'drop':[");
-            for (int k = i; k < i + 25; k++)
-                used += snprintf(body + used, sizeof body - (size_t)used,
-                                 "%s{'PutRequest':{'Item':{'pk':{'S':'k%d'},'exp':{'N':'%lld'}}}}",
-                                 k > i ? "," : "", k, now - 5);
-            snprintf(body + used, sizeof body - (size_t)used, "]}}");
-            char *text = dequote(body);
-            struct dx_reply *r = call_raw(e, DX_OP_BatchWriteItem, text);
-            assert_int_equal(r->status, 200);
-            dx_reply_free(r);
-            free(text);
-        }
+        put_expiring(e, "drop", 300, now - 5, now - 5);
         ttl_set(e, "drop", "exp", 1);
         usleep((useconds_t)(round * 3000));
         cJSON_Delete(ok(e, DX_OP_DeleteTable, "{'TableName':'drop'}"));
