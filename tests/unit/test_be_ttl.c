@@ -500,17 +500,17 @@ static void test_sweeper_deletes_only_expired(void **state)
     assert_true(item_exists(e, "ttab", "late", 2));
 }
 
-/* Writes n items k00000.. to table (a multiple of 25, by BatchWriteItem): every third one
+/* Writes items k<from>..k<from+n-1> (6 digits) to table by BatchWriteItem: every third one
  * (k % 3 == 0) with exp = later, the others with exp = expired. */
-static void put_expiring(struct env *e, const char *table, int n, long long expired,
+static void put_expiring(struct env *e, const char *table, int from, int n, long long expired,
                          long long later)
 {
-    for (int i = 0; i < n; i += 25) {
+    for (int i = from; i < from + n; i += 25) {
         char body[8192];
         int used = snprintf(body, sizeof body, "{'RequestItems':{'%s':[", table);
-        for (int k = i; k < i + 25; k++)
+        for (int k = i; k < i + 25 && k < from + n; k++)
             used += snprintf(body + used, sizeof body - (size_t)used,
-                             "%s{'PutRequest':{'Item':{'pk':{'S':'k%05d'},'exp':{'N':'%lld'}}}}",
+                             "%s{'PutRequest':{'Item':{'pk':{'S':'k%06d'},'exp':{'N':'%lld'}}}}",
                              k > i ? "," : "", k, k % 3 ? expired : later);
         snprintf(body + used, sizeof body - (size_t)used, "]}}");
         char *text = dequote(body);
@@ -530,12 +530,12 @@ static void test_sweeper_bounded_slices(void **state)
     create_simple(e, "bigt");
     long long now = now_s();
     const int n = 1500;
-    put_expiring(e, "bigt", n, now - 5, now + 3600);
+    put_expiring(e, "bigt", 0, n, now - 5, now + 3600);
     ttl_set(e, "bigt", "exp", 1);
     int keep = n / 3;
     for (int i = 0; i < 20000; i++) {
         /* A read and a write between the sweeper's slices. */
-        cJSON_Delete(ok(e, DX_OP_GetItem, "{'TableName':'bigt','Key':{'pk':{'S':'k00000'}}}"));
+        cJSON_Delete(ok(e, DX_OP_GetItem, "{'TableName':'bigt','Key':{'pk':{'S':'k000000'}}}"));
         put(e, "{'TableName':'bigt','Item':{'pk':{'S':'w%d'}}}", i % 10);
         if (scan_count(e, "bigt", NULL) == keep + 10)
             break;
@@ -594,24 +594,6 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void batch_expired(struct env *e, const char *table, int from, int n, long long exp)
-{
-    for (int i = from; i < from + n; i += 25) {
-        char body[8192];
-        int used = snprintf(body, sizeof body, "{'RequestItems':{'%s':[", table);
-        for (int k = i; k < i + 25 && k < from + n; k++)
-            used += snprintf(body + used, sizeof body - (size_t)used,
-                             "%s{'PutRequest':{'Item':{'pk':{'S':'k%06d'},'exp':{'N':'%lld'}}}}",
-                             k > i ? "," : "", k, exp);
-        snprintf(body + used, sizeof body - (size_t)used, "]}}");
-        char *text = dequote(body);
-        struct dx_reply *r = call_raw(e, DX_OP_BatchWriteItem, text);
-        assert_int_equal(r->status, 200);
-        dx_reply_free(r);
-        free(text);
-    }
-}
-
 /* be_close stops a busy sweeper promptly, and the walk starts again after the restart. */
 static void test_stop_while_busy(void **state)
 {
@@ -619,7 +601,7 @@ static void test_stop_while_busy(void **state)
     struct env *e = env_ttl("ttl-stop", 20, 0);
     create_simple(e, "stopt");
     const int n = 6000;
-    batch_expired(e, "stopt", 0, n, now_s() - 5);
+    put_expiring(e, "stopt", 0, n, now_s() - 5, now_s() - 5);
     ttl_set(e, "stopt", "exp", 1);
     struct be_ttl_stats s;
     for (int i = 0; i < 20000; i++) {
@@ -652,7 +634,7 @@ static void test_table_deleted_while_sweeping(void **state)
     long long now = now_s();
     for (int round = 0; round < 6; round++) {
         create_simple(e, "drop");
-        put_expiring(e, "drop", 300, now - 5, now - 5);
+        put_expiring(e, "drop", 0, 300, now - 5, now - 5);
         ttl_set(e, "drop", "exp", 1);
         usleep((useconds_t)(round * 3000));
         cJSON_Delete(ok(e, DX_OP_DeleteTable, "{'TableName':'drop'}"));
