@@ -209,7 +209,11 @@ static int action_parse(struct be_req *r, struct txn_act *a, const cJSON *j, siz
             a->j = m;
         }
     }
-    if (kinds != 1)
+    if (kinds == 0)
+        return dx_error_set(&r->err, DX_E_VALIDATION,
+                            "Invalid Request: TransactWriteRequest should contain Delete or Put "
+                            "or Update request");
+    if (kinds > 1)
         return dx_error_set(&r->err, DX_E_VALIDATION,
                             "TransactItems can only contain one of Check, Put, Update or Delete");
     int rc;

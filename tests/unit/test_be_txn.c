@@ -124,7 +124,11 @@ static void test_validation(void **state)
          "'ExpressionAttributeNames':{'#a':'b'}}}]}",
          VE, "ExpressionAttributeNames can only be specified when using expressions"},
         {TW, "{'TransactItems':[{}]}", VE,
-         "TransactItems can only contain one of Check, Put, Update or Delete"},
+         "Invalid Request: TransactWriteRequest should contain Delete or Put or Update request"},
+        {TW,
+         "{'TransactItems':[{'Put':{'TableName':'acct','Item':{'id':{'S':'x'}}},"
+         "'Delete':{'TableName':'acct','Key':{'id':{'S':'y'}}}}]}",
+         VE, "TransactItems can only contain one of Check, Put, Update or Delete"},
         {TW, "{'TransactItems':[{'Put':{'TableName':'nope','Item':{'id':{'S':'x'}}}}]}", RNF,
          "Requested resource not found"},
         /* A bad expression anywhere comes before a missing table anywhere. */
