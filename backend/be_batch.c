@@ -154,8 +154,7 @@ int be__batch_verr_finish(struct be_batch_verrs *v, struct dx_error *err)
 struct be_table *be__batch_table(struct backend *be, const char *name)
 {
     struct be_table *t = be_catalog_get(be->catalog, name);
-    if (t && t->status &&
-        (strcmp(t->status, "CREATING") == 0 || strcmp(t->status, "DELETING") == 0)) {
+    if (t && be_table_in_transition(t)) {
         be_table_unref(t);
         t = NULL;
     }
@@ -166,12 +165,12 @@ int be__batch_table_recheck(struct be_req *r, MDB_txn *txn, const struct be_tabl
                             struct be_table **current)
 {
     struct be_table *cur = be_catalog_get(r->be->catalog, t->name);
-    /* As in be_item_ops.c: the published snapshot lags the writer within a group, so the
-     * catalog database must still hold the definition too. */
+    /* The published snapshot lags the writer within a group: a DeleteTable applied earlier in
+     * this group has already removed the definition (stored under the table's name) from the
+     * catalog database, so look there too. */
     MDB_val k = {strlen(t->name), t->name}, val;
     int stored = mdb_get(txn, be_store_dbi(r->be->store, BE_DBI_CATALOG), &k, &val) == 0;
-    int ok =
-        cur && stored && cur->id == t->id && !(cur->status && strcmp(cur->status, "DELETING") == 0);
+    int ok = cur && stored && cur->id == t->id && !be_status_is(cur->status, "DELETING");
     if (!ok) {
         if (cur)
             be_table_unref(cur);

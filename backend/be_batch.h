@@ -42,9 +42,9 @@ int be__batch_verr_finish(struct be_batch_verrs *v, struct dx_error *err);
 /* A reference to table `name` as an item operation may use it (tables being created or
  * deleted are not found), or NULL. */
 struct be_table *be__batch_table(struct backend *be, const char *name);
-/* Writer thread: whether t (validated earlier) is still the current table of its name, as
- * be_item_ops.c checks it before a write. DX_OK or DX_EREQ (ResourceNotFoundException). */
-/* Writer thread: t (validated earlier) still exists with the same id. *current gets a reference
+/* Writer thread, before every item write: whether t (validated earlier) is still the current
+ * table of its name, with the same id and not being deleted; otherwise DX_EREQ with
+ * ResourceNotFoundException, as if the table had never been there. *current gets a reference
  * to the table's current snapshot, which writes must use: an index published since validation
  * (a GSI being backfilled) must be maintained. Release it with be_table_unref. */
 int be__batch_table_recheck(struct be_req *r, MDB_txn *txn, const struct be_table *t,

@@ -154,9 +154,14 @@ struct be_table *be_table_clone(const struct be_table *t)
     return c;
 }
 
-static int status_is(const char *status, const char *what)
+int be_status_is(const char *status, const char *what)
 {
     return status && !strcmp(status, what);
+}
+
+int be_table_in_transition(const struct be_table *t)
+{
+    return be_status_is(t->status, "CREATING") || be_status_is(t->status, "DELETING");
 }
 
 static void set_str(char **dst, const char *s)
@@ -169,18 +174,18 @@ int be__table_settle(struct be_table *t, double now)
 {
     if (t->settle_at <= 0 || now < t->settle_at)
         return 0;
-    if (status_is(t->status, "DELETING"))
+    if (be_status_is(t->status, "DELETING"))
         return 1;
     set_str(&t->status, "ACTIVE");
     size_t k = 0;
     for (size_t i = 0; i < t->n_gsi; i++) {
         struct be_index *x = &t->gsi[i];
-        if (status_is(x->status, "DELETING")) {
+        if (be_status_is(x->status, "DELETING")) {
             /* Its entries were dropped when the deletion was requested. */
             index_free(x);
             continue;
         }
-        if (status_is(x->status, "UPDATING") || status_is(x->status, BE_GSI_BACKFILLED))
+        if (be_status_is(x->status, "UPDATING") || be_status_is(x->status, BE_GSI_BACKFILLED))
             set_str(&x->status, "ACTIVE");
         t->gsi[k++] = *x;
     }

@@ -89,6 +89,12 @@ int be_catalog_remove(struct be_catalog *c, MDB_txn *txn, const char *name);
 void be_catalog_publish(struct be_catalog *c, struct be_table *t);
 void be_catalog_unpublish(struct be_catalog *c, const char *name);
 
+/* Whether a table's or an index's status is `what` (a NULL status matches nothing). */
+int be_status_is(const char *status, const char *what);
+/* Whether t is being created or deleted: item operations, tags and the TTL sweeper do not see
+ * such a table, as in DynamoDB. */
+int be_table_in_transition(const struct be_table *t);
+
 /* A new, empty table struct (refs = 1), and a deep copy (for UpdateTable). */
 struct be_table *be_table_new(void);
 struct be_table *be_table_clone(const struct be_table *t);

@@ -12,6 +12,7 @@
  */
 #include <string.h>
 #include <cjson/cJSON.h>
+#include "be_batch.h"
 #include "be_catalog.h"
 #include "be_expr.h"
 #include "be_item_ops.h"
@@ -25,7 +26,6 @@ enum ret_values { RV_NONE = 0, RV_ALL_OLD, RV_UPDATED_OLD, RV_ALL_NEW, RV_UPDATE
 /* What a write carries from validation to apply; lives in the request arena. */
 struct item_op {
     struct be_table *t; /* reference taken in the handler, dropped after the commit */
-    uint32_t table_id;
     struct be_exprs *x;
     struct dx_av *key;  /* the request's Key (Update/Delete) */
     struct dx_av *item; /* PutItem's Item */
@@ -129,29 +129,6 @@ static void op_unref(struct be_req *r, int status)
     }
 }
 
-/*
- * Writer thread: the table as it is now, which must still be the one validated against
- * (same storage id); otherwise the request fails as if the table had never been there.
- */
-static int table_recheck(struct be_req *r, struct item_op *op, MDB_txn *txn, struct be_table **cur)
-{
-    struct be_table *t = be_catalog_get(r->be->catalog, op->t->name);
-    /* The published snapshot lags the writer within a group: a DeleteTable applied earlier in
-     * this group has already removed the definition (stored under the table's name) from the
-     * catalog database, so look there too. */
-    MDB_val k = {strlen(op->t->name), op->t->name}, v;
-    int stored = mdb_get(txn, be_store_dbi(r->be->store, BE_DBI_CATALOG), &k, &v) == 0;
-    if (!t || !stored || t->id != op->table_id ||
-        (t->status && strcmp(t->status, "DELETING") == 0)) {
-        if (t)
-            be_table_unref(t);
-        *cur = NULL;
-        return dx_error_set(&r->err, DX_E_RESOURCE_NOT_FOUND, "Requested resource not found");
-    }
-    *cur = t;
-    return DX_OK;
-}
-
 static int current_item(struct be_req *r, struct item_op *op, MDB_txn *txn, struct dx_av **old)
 {
     int rc = be_item_get(r->be->store, txn, op->skey, op->skeylen, &r->arena, old);
@@ -229,10 +206,7 @@ static int write_prepare(struct be_req *r, struct item_op *op)
     const char *metrics = dx_json_str(r->json, "ReturnItemCollectionMetrics");
     op->metrics = metrics && strcmp(metrics, "SIZE") == 0;
 
-    int rc = be__table_and_exprs(r, &op->t, &op->x);
-    if (op->t)
-        op->table_id = op->t->id;
-    return rc;
+    return be__table_and_exprs(r, &op->t, &op->x);
 }
 
 /* The end of a write's validation. With rc DX_OK the storage key built in kb goes with op to
@@ -333,7 +307,7 @@ static int replace_apply(struct be_req *r, MDB_txn *txn)
     struct item_op *op = r->state;
     struct be_table *t = NULL;
     struct dx_av *old = NULL;
-    int rc = table_recheck(r, op, txn, &t);
+    int rc = be__batch_table_recheck(r, txn, op->t, &t);
     if (rc != DX_OK)
         return rc;
     rc = current_item(r, op, txn, &old);
@@ -413,7 +387,7 @@ static int update_apply(struct be_req *r, MDB_txn *txn)
     struct be_table *t = NULL;
     struct dx_av *old = NULL, *new_item = NULL, *attrs = NULL;
     int written = 0;
-    int rc = table_recheck(r, op, txn, &t);
+    int rc = be__batch_table_recheck(r, txn, op->t, &t);
     if (rc != DX_OK)
         return rc;
     rc = current_item(r, op, txn, &old);

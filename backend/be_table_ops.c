@@ -28,11 +28,6 @@
 
 #define PREFIX "One or more parameter values were invalid: "
 
-static int status_is(const char *status, const char *what)
-{
-    return status && !strcmp(status, what);
-}
-
 /* How long a transition lasts (--table-status-delay-ms), in seconds; 0 = settles at once. */
 static double delay_s(const struct be_req *r)
 {
@@ -42,10 +37,10 @@ static double delay_s(const struct be_req *r)
 /* DynamoDB refuses to change a table that is still being created, updated or deleted. */
 static int in_transition(struct be_req *r, const struct be_table *t)
 {
-    const char *what = status_is(t->status, "CREATING")   ? "created"
-                       : status_is(t->status, "UPDATING") ? "updated"
-                       : status_is(t->status, "DELETING") ? "deleted"
-                                                          : NULL;
+    const char *what = be_status_is(t->status, "CREATING")   ? "created"
+                       : be_status_is(t->status, "UPDATING") ? "updated"
+                       : be_status_is(t->status, "DELETING") ? "deleted"
+                                                             : NULL;
     if (!what)
         return DX_OK;
     return dx_error_set(&r->err, DX_E_RESOURCE_IN_USE,
@@ -182,7 +177,7 @@ int be_op_DescribeTable(struct be_req *r)
     be_read_end(txn);
     /* While the table is being created its indexes are too. */
     table_response(r, "Table", t, NULL, &st,
-                   status_is(t->status, "CREATING") ? BE_DESC_GSI_CREATING : 0);
+                   be_status_is(t->status, "CREATING") ? BE_DESC_GSI_CREATING : 0);
     be_table_unref(t);
     return DX_OK;
 }

@@ -226,7 +226,7 @@ static int arn_not_found(struct be_req *r, const char *arn)
 /* A table that is being created or deleted has no tags to speak of yet (or any more). */
 static int taggable(const struct be_table *t)
 {
-    return t && !(t->status && (!strcmp(t->status, "CREATING") || !strcmp(t->status, "DELETING")));
+    return t && !be_table_in_transition(t);
 }
 
 /* ResourceArn of any of the three operations: present, a string, an ARN. */

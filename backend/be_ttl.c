@@ -340,7 +340,7 @@ static void round_run(struct be_ttl *t)
         struct be_ttl_spec s;
         be__ttl_spec(tb, &s);
         if (strcmp(be__ttl_status(&s, now, be->opts.status_delay_ms), "ENABLED") != 0 ||
-            (tb->status && (!strcmp(tb->status, "CREATING") || !strcmp(tb->status, "DELETING"))))
+            be_table_in_transition(tb))
             continue; /* a table being created has no items yet; one being deleted soon none */
         struct cursor *c = cursor_get(t, tb);
         while (!done) {

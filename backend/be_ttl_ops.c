@@ -75,16 +75,11 @@ struct update_state {
     struct be_table *t; /* the new definition, once applied */
 };
 
-static int status_is(const struct be_table *t, const char *status)
-{
-    return t->status && !strcmp(t->status, status);
-}
-
 /* DynamoDB refuses a TTL change while the table is being created (not while it is being
  * deleted). */
 static int creating(struct be_req *r, const struct be_table *t)
 {
-    if (!status_is(t, "CREATING"))
+    if (!be_status_is(t->status, "CREATING"))
         return DX_OK;
     return dx_error_set(&r->err, DX_E_RESOURCE_IN_USE,
                         "Attempt to change a resource which is still in use: Table %s is being "
@@ -234,7 +229,7 @@ int be_op_DescribeTimeToLive(struct be_req *r)
     int rc = be__table_arg(r, &t);
     if (rc)
         return rc;
-    if (status_is(t, "CREATING") || status_is(t, "DELETING")) {
+    if (be_table_in_transition(t)) {
         rc = dx_error_set(&r->err, DX_E_VALIDATION,
                           "Cannot describe time to live while table is in %s state: Current "
                           "table state is %s",
