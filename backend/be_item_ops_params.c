@@ -69,20 +69,9 @@ static int table_name_char(unsigned char c)
            c == '.' || c == '-';
 }
 
-/* UTF-16 code units, as DynamoDB (Java) counts string lengths. */
-static size_t java_length(const char *s)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p & 0xC0) != 0x80)
-            n += (*p >= 0xF0) ? 2 : 1;
-    }
-    return n;
-}
-
 static void check_table_name(struct verrs *v, const char *member, const char *name)
 {
-    size_t len = java_length(name);
+    size_t len = dx_utf16_len(name);
     if (strncmp(name, "arn:", 4) == 0) {
         /* Item operations also take the table's ARN (resolved by the catalog). */
         if (len > 1024)

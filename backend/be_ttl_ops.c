@@ -87,15 +87,6 @@ static int creating(struct be_req *r, const struct be_table *t)
                         t->name);
 }
 
-/* Characters of UTF-8 text s, as DynamoDB's length constraints count them. */
-static size_t utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 static int update_apply(struct be_req *r, MDB_txn *txn)
 {
     struct update_state *u = r->state;
@@ -191,7 +182,7 @@ int be_op_UpdateTimeToLive(struct be_req *r)
         if (!an)
             be__verr_add(&v, NULL, "timeToLiveSpecification.attributeName",
                          "Member must not be null");
-        else if (utf8_len(an->valuestring) > TTL_ATTR_MAX)
+        else if (dx_utf16_len(an->valuestring) > TTL_ATTR_MAX)
             be__verr_add(&v, an->valuestring, "timeToLiveSpecification.attributeName",
                          "Member must have length less than or equal to 255");
         if (!en)

@@ -38,24 +38,14 @@
  * 4, only the base64 alphabet with '=' only as trailing padding, and the canonical encoding
  * (unused bits zero). The texts, including the misspelt "dectected", are DynamoDB's.
  */
-/* Length in UTF-16 code units, as Java's String.length counts it. */
-static size_t utf16_len(const char *s)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p & 0xc0) != 0x80)
-            n += *p >= 0xf0 ? 2 : 1;
-    return n;
-}
-
 static int check_base64(const char *s, struct dx_error *err)
 {
     size_t n = strlen(s);
-    if (utf16_len(s) % 4)
+    if (dx_utf16_len(s) % 4)
         return dx_error_set(err, DX_E_SERIALIZATION,
                             "'%s' can not be converted to a Blob: Base64 encoded length is "
                             "expected a multiple of 4 bytes but found: %zu",
-                            s, utf16_len(s));
+                            s, dx_utf16_len(s));
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||

@@ -104,3 +104,12 @@ const char *dx_json_str(const cJSON *obj, const char *name)
     const cJSON *j = dx_json_get(obj, name);
     return cJSON_IsString(j) ? j->valuestring : NULL;
 }
+
+size_t dx_utf16_len(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xc0) != 0x80)
+            n += *p >= 0xf0 ? 2 : 1; /* a 4-byte sequence is a surrogate pair in UTF-16 */
+    return n;
+}

@@ -9,6 +9,8 @@
 #ifndef DX_JSON_H
 #define DX_JSON_H
 
+#include <stddef.h>
+
 #include "dx_error.h"
 
 struct cJSON;
@@ -28,6 +30,10 @@ enum dx_jtype {
 /* DX_OK when v is absent (NULL), JSON null, or of the wanted type; otherwise DX_EREQ with the
  * SerializationException DynamoDB sends. */
 int dx_json_check(const struct cJSON *v, enum dx_jtype want, struct dx_error *err);
+
+/* The length of the UTF-8 string s as Java's String.length counts it (UTF-16 code units): the
+ * length DynamoDB's request-model constraints ("Member must have length ...") count. */
+size_t dx_utf16_len(const char *s);
 
 /* obj's member `name` when obj is an object and the member is present and not JSON null,
  * else NULL. Borrowed from obj. */
